@@ -6,13 +6,13 @@
 __all__ = ['ALL_LINEAR', 'LoRALinear', 'add_lora', 'lora_layers', 'merge_lora', 'trainable_parameters', 'lora_state_dict',
            'meta_model', 'count_lora_params']
 
-# %% ../nbs/01_lora.ipynb #652040f6
+# %% ../nbs/01_lora.ipynb #9fc26a5a
 import math, re
 from pathlib import Path
 import torch
 from torch import nn
 
-# %% ../nbs/01_lora.ipynb #5c10e273
+# %% ../nbs/01_lora.ipynb #61249f39
 class LoRALinear(nn.Module):
     "A frozen `nn.Linear` plus a trainable low-rank update (alpha/r)·B·A, with merge/unmerge."
     def __init__(self,
@@ -56,7 +56,7 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}, scaling={self.scaling:.4g}, merged={self.merged}"
 
-# %% ../nbs/01_lora.ipynb #ae73acb7
+# %% ../nbs/01_lora.ipynb #242b8432
 ALL_LINEAR = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
 def _targets(model, target_modules):
@@ -102,7 +102,7 @@ def lora_state_dict(model:nn.Module)->dict:
     "Only the adapter weights: what a LoRA checkpoint needs to hold."
     return {k: v for k, v in model.state_dict().items() if k.endswith(('lora_A', 'lora_B'))}
 
-# %% ../nbs/01_lora.ipynb #c645dd71
+# %% ../nbs/01_lora.ipynb #b7dc32f6
 def meta_model(config):
     "Instantiate a causal LM from `config` on the meta device: shapes, no memory, no download."
     from transformers import AutoModelForCausalLM
