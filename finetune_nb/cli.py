@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['DEMO_STAGES', 'USER_ERRORS', 'demo_models', 'demo_lora_memory', 'run_demo', 'main']
 
-# %% ../nbs/09_cli.ipynb #76472428
+# %% ../nbs/09_cli.ipynb #0fcccc57
 import argparse, json, sys, time, os
 from datetime import datetime
 from pathlib import Path
 import torch
 from .core import *
 
-# %% ../nbs/09_cli.ipynb #95e15e44
+# %% ../nbs/09_cli.ipynb #a9a40b69
 def demo_models(out:Path):
     "Smoke-test both packaged models; return (markdown, metrics)."
     model, tok = load_chat_model('smollm2', device='cpu')
@@ -33,15 +33,13 @@ def demo_models(out:Path):
           f"all-MiniLM-L6-v2 cosine with *{texts[0]}*: relevant {rel:.4f}, unrelated {unrel:.4f}\n")
     return md, {'smollm2_answer': answer, 'minilm_cos_relevant': rel, 'minilm_cos_unrelated': unrel}
 
-# %% ../nbs/09_cli.ipynb #2f274601
+# %% ../nbs/09_cli.ipynb #8175977f
 def demo_lora_memory(out:Path):
     "Count Qwen3-4B LoRA parameters from its config and estimate full/LoRA/QLoRA memory; return (markdown, metrics)."
-    from transformers import Qwen3Config
-    from finetune_nb.lora import count_lora_params
+    from finetune_nb.lora import count_lora_params, qwen3_4b_config
     from finetune_nb.memory import estimate_memory, fits, plot_memory
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    cfg = Qwen3Config(vocab_size=151936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
-                      num_key_value_heads=8, head_dim=128, tie_word_embeddings=True)
+    cfg = qwen3_4b_config()
     trainable, total = count_lora_params(cfg, r=8)
     ests = {m: estimate_memory(cfg, m, seq_len=1024, batch_size=2) for m in ('full', 'lora', 'qlora')}
     plot_memory({f'Qwen3-4B {m}': e for m, e in ests.items()}); plt.tight_layout(); plt.savefig(out/'memory.png', dpi=100); plt.close()
@@ -50,7 +48,7 @@ def demo_lora_memory(out:Path):
           f"({100*trainable/total:.2f}%) for r=8 on the seven projections.\n\n| method (batch 2 x 1024) | estimated peak GB | fits 24 GB |\n|---|---|---|\n{rows}\n\n![memory](memory.png)\n")
     return md, {'qwen3_4b_lora_trainable': trainable, 'qwen3_4b_total': total, **{f'qwen3_4b_{m}_gb': round(e.total, 2) for m, e in ests.items()}}
 
-# %% ../nbs/09_cli.ipynb #9c63ff02
+# %% ../nbs/09_cli.ipynb #ae190d8c
 DEMO_STAGES = [('models', demo_models), ('lora_memory', demo_lora_memory)]
 
 def run_demo(out=None, stages=None):
@@ -69,7 +67,7 @@ def run_demo(out=None, stages=None):
     print(f'[demo] report: {out/"report.md"}\n[demo] metrics: {out/"metrics.json"}')
     return metrics
 
-# %% ../nbs/09_cli.ipynb #9ae84fba
+# %% ../nbs/09_cli.ipynb #ebadcb2f
 USER_ERRORS = (DataError, FileNotFoundError, ModuleNotFoundError, OSError, ValueError)
 
 def _parser():

@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['ALL_LINEAR', 'LoRALinear', 'add_lora', 'lora_layers', 'merge_lora', 'trainable_parameters', 'lora_state_dict',
-           'meta_model', 'count_lora_params']
+           'meta_model', 'count_lora_params', 'qwen3_4b_config']
 
-# %% ../nbs/01_lora.ipynb #9fc26a5a
+# %% ../nbs/01_lora.ipynb #6c16a76d
 import math, re
 from pathlib import Path
 import torch
 from torch import nn
 
-# %% ../nbs/01_lora.ipynb #61249f39
+# %% ../nbs/01_lora.ipynb #cb637f07
 class LoRALinear(nn.Module):
     "A frozen `nn.Linear` plus a trainable low-rank update (alpha/r)·B·A, with merge/unmerge."
     def __init__(self,
@@ -56,7 +56,7 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}, scaling={self.scaling:.4g}, merged={self.merged}"
 
-# %% ../nbs/01_lora.ipynb #242b8432
+# %% ../nbs/01_lora.ipynb #7b1b2592
 ALL_LINEAR = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
 def _targets(model, target_modules):
@@ -102,7 +102,7 @@ def lora_state_dict(model:nn.Module)->dict:
     "Only the adapter weights: what a LoRA checkpoint needs to hold."
     return {k: v for k, v in model.state_dict().items() if k.endswith(('lora_A', 'lora_B'))}
 
-# %% ../nbs/01_lora.ipynb #b7dc32f6
+# %% ../nbs/01_lora.ipynb #887c269e
 def meta_model(config):
     "Instantiate a causal LM from `config` on the meta device: shapes, no memory, no download."
     from transformers import AutoModelForCausalLM
@@ -119,3 +119,11 @@ def count_lora_params(
     if not found: raise ValueError(f"count_lora_params: no nn.Linear named {list(target_modules)} in {type(m).__name__}")
     trainable = sum(r * (l.in_features + l.out_features) for _, l in found)
     return trainable, trainable_parameters(m)[1] + trainable
+
+# %% ../nbs/01_lora.ipynb #0d230745
+def qwen3_4b_config():
+    "Qwen3-4B's published configuration, written out so that nothing is downloaded."
+    from transformers import Qwen3Config
+    return Qwen3Config(vocab_size=151936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
+                       num_attention_heads=32, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
+                       rope_theta=1_000_000, rms_norm_eps=1e-6, tie_word_embeddings=True)
