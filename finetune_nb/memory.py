@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['GB', 'NF4_BITS', 'MemoryEstimate', 'estimate_memory', 'fits', 'plot_memory', 'measure_cpu_lora_step']
 
-# %% ../nbs/02_memory.ipynb #a9b654cf
+# %% ../nbs/02_memory.ipynb #663555b3
 from dataclasses import dataclass, asdict, field
 import torch
 from torch import nn
 import matplotlib.pyplot as plt
 from .lora import meta_model, ALL_LINEAR, _targets, qwen3_4b_config
 
-# %% ../nbs/02_memory.ipynb #385eac7e
+# %% ../nbs/02_memory.ipynb #77ab04e3
 GB = 1024**3
 _DTYPE_BYTES = {'bf16': 2, 'fp16': 2, 'fp32': 4, torch.bfloat16: 2, torch.float16: 2, torch.float32: 4}
 _OPT_BYTES = {'adamw': None, 'adamw_8bit': 2, 'sgd': 0}  # None: 2 states in the trainable dtype
@@ -42,7 +42,7 @@ class MemoryEstimate:
         rows = ' | '.join(f'{k} {v:.2f}' for k, v in self.parts().items())
         return f"{self.method}: total {self.total:.2f} GB ({rows})"
 
-# %% ../nbs/02_memory.ipynb #6a4c247b
+# %% ../nbs/02_memory.ipynb #3c06a4ac
 def _shapes(config):
     tc = getattr(config, 'text_config', None) or config
     hd = getattr(tc, 'head_dim', None) or tc.hidden_size // tc.num_attention_heads
@@ -101,7 +101,7 @@ def fits(est:MemoryEstimate, gpu_gb:float=24, headroom_gb:float=0.5)->bool:
     "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context?"
     return est.total + headroom_gb <= gpu_gb
 
-# %% ../nbs/02_memory.ipynb #22c985c3
+# %% ../nbs/02_memory.ipynb #383a1b2e
 def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
     "Stacked bars of `{label: MemoryEstimate}`, with a line at `gpu_gb`."
     ax = ax or plt.subplots(figsize=(max(6, 0.55*len(estimates)), 4.5))[1]
@@ -111,11 +111,15 @@ def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
         vals = [estimates[k].parts()[part] for k in labels]
         ax.bar(labels, vals, bottom=bottom, color=c, label=part)
         bottom = [b + v for b, v in zip(bottom, vals)]
-    ax.axhline(gpu_gb, ls='--', color='k', lw=1); ax.text(len(labels) - 0.5, gpu_gb, f' {gpu_gb} GB', va='bottom', ha='right')
-    ax.set_ylabel('GB'); ax.set_yscale('log'); ax.tick_params(axis='x', rotation=70); ax.legend(fontsize=7, ncol=2)
+    top = min(max(bottom), 3 * gpu_gb) * 1.08  # linear scale, so the stacks read honestly; taller bars are clipped
+    for x, t in enumerate(bottom):
+        ax.text(x, min(t, top * 0.97), f'{t:.0f}' + ('↑' if t > top else ''), ha='center', va='bottom' if t <= top else 'top', fontsize=7)
+    ax.axhline(gpu_gb, ls='--', color='k', lw=1); ax.text(-0.4, gpu_gb, f'{gpu_gb} GB', va='bottom', fontsize=8)
+    ax.set_ylim(0, top); ax.set_ylabel('estimated peak GB'); ax.tick_params(axis='x', rotation=70)
+    ax.legend(fontsize=7, ncol=2, loc='upper left')
     return ax
 
-# %% ../nbs/02_memory.ipynb #01303a72
+# %% ../nbs/02_memory.ipynb #8bbdb3ea
 _CPU_STEP = """
 import json, sys, torch
 from finetune_nb.core import load_chat_model, memory_snapshot, memory_report, seed_everything
