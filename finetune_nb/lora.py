@@ -6,13 +6,13 @@
 __all__ = ['ALL_LINEAR', 'LoRALinear', 'add_lora', 'lora_layers', 'merge_lora', 'trainable_parameters', 'lora_state_dict',
            'meta_model', 'count_lora_params', 'qwen3_4b_config']
 
-# %% ../nbs/01_lora.ipynb #6c16a76d
+# %% ../nbs/01_lora.ipynb #ebcc83a3
 import math, re
 from pathlib import Path
 import torch
 from torch import nn
 
-# %% ../nbs/01_lora.ipynb #cb637f07
+# %% ../nbs/01_lora.ipynb #886902a2
 class LoRALinear(nn.Module):
     "A frozen `nn.Linear` plus a trainable low-rank update (alpha/r)·B·A, with merge/unmerge."
     def __init__(self,
@@ -56,7 +56,7 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}, scaling={self.scaling:.4g}, merged={self.merged}"
 
-# %% ../nbs/01_lora.ipynb #7b1b2592
+# %% ../nbs/01_lora.ipynb #85357973
 ALL_LINEAR = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
 def _targets(model, target_modules):
@@ -102,11 +102,17 @@ def lora_state_dict(model:nn.Module)->dict:
     "Only the adapter weights: what a LoRA checkpoint needs to hold."
     return {k: v for k, v in model.state_dict().items() if k.endswith(('lora_A', 'lora_B'))}
 
-# %% ../nbs/01_lora.ipynb #887c269e
+# %% ../nbs/01_lora.ipynb #4cd7bc5e
 def meta_model(config):
     "Instantiate a causal LM from `config` on the meta device: shapes, no memory, no download."
     from transformers import AutoModelForCausalLM
     with torch.device('meta'): return AutoModelForCausalLM.from_config(config)
+
+def _lora_param_count(model, r, target_modules):
+    "r·(d_in + d_out) summed over the targeted linear layers."
+    found = _targets(model, target_modules)
+    if not found: raise ValueError(f"count_lora_params: no nn.Linear named {list(target_modules)} in {type(model).__name__}")
+    return sum(r * (l.in_features + l.out_features) for _, l in found)
 
 def count_lora_params(
     config,                    # a transformers config (e.g. `Qwen3Config(...)`)
@@ -115,12 +121,10 @@ def count_lora_params(
 ):
     "(trainable, total_with_lora) for LoRA of rank `r` on `target_modules`, from the config alone."
     m = meta_model(config)
-    found = _targets(m, target_modules)
-    if not found: raise ValueError(f"count_lora_params: no nn.Linear named {list(target_modules)} in {type(m).__name__}")
-    trainable = sum(r * (l.in_features + l.out_features) for _, l in found)
+    trainable = _lora_param_count(m, r, target_modules)
     return trainable, trainable_parameters(m)[1] + trainable
 
-# %% ../nbs/01_lora.ipynb #0d230745
+# %% ../nbs/01_lora.ipynb #9ff59626
 def qwen3_4b_config():
     "Qwen3-4B's published configuration, written out so that nothing is downloaded."
     from transformers import Qwen3Config

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['GB', 'NF4_BITS', 'MemoryEstimate', 'estimate_memory', 'fits', 'plot_memory', 'measure_cpu_lora_step']
 
-# %% ../nbs/02_memory.ipynb #663555b3
-from dataclasses import dataclass, asdict, field
+# %% ../nbs/02_memory.ipynb #492881de
+from dataclasses import dataclass
 import torch
 from torch import nn
 import matplotlib.pyplot as plt
-from .lora import meta_model, ALL_LINEAR, _targets, qwen3_4b_config
+from .lora import meta_model, ALL_LINEAR, trainable_parameters, _lora_param_count, qwen3_4b_config
 
-# %% ../nbs/02_memory.ipynb #77ab04e3
+# %% ../nbs/02_memory.ipynb #5fad6f25
 GB = 1024**3
 _DTYPE_BYTES = {'bf16': 2, 'fp16': 2, 'fp32': 4, torch.bfloat16: 2, torch.float16: 2, torch.float32: 4}
 _OPT_BYTES = {'adamw': None, 'adamw_8bit': 2, 'sgd': 0}  # None: 2 states in the trainable dtype
@@ -42,7 +42,7 @@ class MemoryEstimate:
         rows = ' | '.join(f'{k} {v:.2f}' for k, v in self.parts().items())
         return f"{self.method}: total {self.total:.2f} GB ({rows})"
 
-# %% ../nbs/02_memory.ipynb #3c06a4ac
+# %% ../nbs/02_memory.ipynb #dbcd410a
 def _shapes(config):
     tc = getattr(config, 'text_config', None) or config
     hd = getattr(tc, 'head_dim', None) or tc.hidden_size // tc.num_attention_heads
@@ -51,9 +51,8 @@ def _shapes(config):
 def _param_counts(config, r, target_modules):
     "(total, quantisable linear params inside decoder blocks, LoRA params)"
     m = meta_model(config)
-    total = sum(p.numel() for p in {id(p): p for p in m.parameters()}.values())
     quant = sum(mod.weight.numel() for n, mod in m.named_modules() if isinstance(mod, nn.Linear) and '.layers.' in f'.{n}.')
-    return total, quant, sum(r * (l.in_features + l.out_features) for _, l in _targets(m, target_modules))
+    return trainable_parameters(m)[1], quant, _lora_param_count(m, r, target_modules)
 
 def estimate_memory(
     config,                      # a transformers config (written out; nothing is downloaded)
@@ -95,13 +94,13 @@ def estimate_memory(
     logits = tokens * V * (4 if fused_loss else ab + 8)
     sub = weights + adapter + grads + opt + act + logits
     over = fragmentation * sub + overhead_gb * GB
-    return MemoryEstimate(method, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train, total + adapter//4)
+    return MemoryEstimate(method, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train, total if method == 'full' else total + n_lora)
 
 def fits(est:MemoryEstimate, gpu_gb:float=24, headroom_gb:float=0.5)->bool:
     "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context?"
     return est.total + headroom_gb <= gpu_gb
 
-# %% ../nbs/02_memory.ipynb #383a1b2e
+# %% ../nbs/02_memory.ipynb #3ba9b3b4
 def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
     "Stacked bars of `{label: MemoryEstimate}`, with a line at `gpu_gb`."
     ax = ax or plt.subplots(figsize=(max(6, 0.55*len(estimates)), 4.5))[1]
@@ -119,7 +118,7 @@ def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
     ax.legend(fontsize=7, ncol=2, loc='upper left')
     return ax
 
-# %% ../nbs/02_memory.ipynb #8bbdb3ea
+# %% ../nbs/02_memory.ipynb #cb43bfaa
 _CPU_STEP = """
 import json, sys, torch
 from finetune_nb.core import load_chat_model, memory_snapshot, memory_report, seed_everything
