@@ -24,6 +24,7 @@ def test_wheel_contents(wheel):
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith('METADATA'))).decode()
     reqs = re.findall(r'^Requires-Dist: ([A-Za-z0-9_.-]+)', meta, re.M)
     for r in ['torch', 'transformers', 'peft', 'trl', 'sentence-transformers', 'faiss-cpu', 'pytrec-eval-terrier', 'gguf']: assert r in reqs, r
+    assert 'finetune_nb/files/shell_commands.jsonl' in names   # the course's retrieval set ships in the wheel
     assert 'Provides-Extra: gpu' in meta and 'Provides-Extra: dev' in meta
     assert 'unsloth' not in [r for r in re.findall(r'^Requires-Dist: (\S+)$', meta, re.M)]  # only behind the extra
     ep = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith('entry_points.txt'))).decode()
