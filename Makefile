@@ -33,4 +33,4 @@ check-sync: export
 	@test -z "$$(git status --porcelain)" || (echo "notebooks, modules or README out of sync (run make export and commit):"; git status --porcelain; exit 1)
 
 bench: venv
-	for f in bench/*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$f || exit 1; done
+	for f in bench/[!_]*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$f || exit 1; done

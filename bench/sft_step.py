@@ -7,7 +7,9 @@ its own. Run:
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/sft_step.py [--steps 14]
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import json, os, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _peers import compare
 
 def child(mode, steps, out):
     os.environ['HF_HUB_OFFLINE'] = '1'
@@ -53,15 +55,8 @@ def child(mode, steps, out):
     json.dump({'times': times, 'peak_gb': mem.peak_gb, 'trained_tokens': trained}, open(out, 'w'))
 
 def main():
-    p = argparse.ArgumentParser(); p.add_argument('--steps', type=int, default=14); p.add_argument('--child'); p.add_argument('--out')
-    a = p.parse_args()
-    if a.child: return child(a.child, a.steps, a.out)
-    res = {}
-    for mode in ('ours', 'trl'):
-        with tempfile.NamedTemporaryFile(suffix='.json') as f:
-            subprocess.run([sys.executable, __file__, '--child', mode, '--steps', str(a.steps), '--out', f.name], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            res[mode] = json.load(open(f.name))
+    a, res = compare(__file__, ('ours', 'trl'), child, default_steps=14)
+    if res is None: return
     med = lambda xs: sorted(xs)[len(xs) // 2]
     step = {m: med(r['times'][2:]) for m, r in res.items()}   # skip two warm-up steps
     print(f"SmolLM2-135M, LoRA r=8 on 7 projections, batch 2, {a.steps} steps, CPU ({os.cpu_count()} cores)")

