@@ -7,7 +7,7 @@ __all__ = ['CONTRACT_FILE', 'MINILM_CONTRACT', 'EmbeddingContract', 'pool', 'Emb
            'Temperature', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'train_embedder',
            'save_embedder']
 
-# %% ../nbs/06_embed.ipynb #2d88e2bc
+# %% ../nbs/06_embed.ipynb #ab7b2c39
 import json, math, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import DataError, seed_everything, pick_device
 
-# %% ../nbs/06_embed.ipynb #fdf5f357
+# %% ../nbs/06_embed.ipynb #d31f86f8
 CONTRACT_FILE = 'embedding_contract.json'
 
 @dataclass
@@ -46,7 +46,7 @@ class EmbeddingContract:
         if unknown: raise DataError(f'{f}: unknown contract field(s) {sorted(unknown)}')
         return cls(**d)
 
-# %% ../nbs/06_embed.ipynb #3b7c16fb
+# %% ../nbs/06_embed.ipynb #ef99c6b9
 def pool(
     hidden,          # [batch, seq, dim] last hidden states
     attention_mask,  # [batch, seq], 1 for real tokens
@@ -61,7 +61,7 @@ def pool(
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"pooling must be 'cls', 'mean' or 'last_token', not {pooling!r}")
 
-# %% ../nbs/06_embed.ipynb #9ef9a74f
+# %% ../nbs/06_embed.ipynb #3e6d8e09
 class Embedder(nn.Module):
     "A model + tokenizer + `EmbeddingContract`: texts in, vectors out."
     def __init__(self, model, tokenizer, contract:EmbeddingContract=None):
@@ -113,7 +113,7 @@ class Embedder(nn.Module):
     def encode_queries(self, texts, **kw): return self.encode(texts, 'query', **kw)
     def encode_passages(self, texts, **kw): return self.encode(texts, 'passage', **kw)
 
-# %% ../nbs/06_embed.ipynb #850edc71
+# %% ../nbs/06_embed.ipynb #03a24b8c
 MINILM_CONTRACT = EmbeddingContract(pooling='mean', normalize=True, query_max_len=128, passage_max_len=256, temperature=0.05)
 
 def load_embedder(
@@ -132,7 +132,7 @@ def load_embedder(
     tok.padding_side = contract.padding_side
     return Embedder(model, tok, contract)
 
-# %% ../nbs/06_embed.ipynb #06e04388
+# %% ../nbs/06_embed.ipynb #235c965a
 def info_nce_loss(
     q,                 # [B, d] query embeddings
     p,                 # [B*G, d] passages: per query, its positive then G-1 hard negatives
@@ -148,7 +148,7 @@ def info_nce_loss(
     target = torch.arange(q.shape[0], device=q.device) * group_size
     return F.cross_entropy(scores, target)
 
-# %% ../nbs/06_embed.ipynb #6b02b4a4
+# %% ../nbs/06_embed.ipynb #47b0e095
 class Temperature(nn.Module):
     "τ = exp(log_tau), fixed or learnable, clamped to [min_tau, 1]."
     def __init__(self, tau=0.05, learnable=False, min_tau=0.005):
@@ -157,7 +157,7 @@ class Temperature(nn.Module):
         self.min_tau = min_tau
     def forward(self): return self.log_tau.exp().clamp(self.min_tau, 1.0)
 
-# %% ../nbs/06_embed.ipynb #932831f0
+# %% ../nbs/06_embed.ipynb #46c0052e
 def _files():
     import finetune_nb
     return Path(finetune_nb.__file__).parent/'files'
@@ -176,7 +176,7 @@ def shell_commands(
     tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
     return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
-# %% ../nbs/06_embed.ipynb #3f0d9dbf
+# %% ../nbs/06_embed.ipynb #8ad52c25
 def retrieval_accuracy(
     embedder,      # an `Embedder`
     corpus,        # {doc_id: text}
@@ -198,7 +198,7 @@ def retrieval_accuracy(
     return {'top1': sum(r == 1 for r in ranks) / n, 'top5': sum(r <= 5 for r in ranks) / n,
             'mean_rank': sum(ranks) / n, 'mrr': sum(1 / r for r in ranks) / n}
 
-# %% ../nbs/06_embed.ipynb #eb92f62c
+# %% ../nbs/06_embed.ipynb #1f88bbc8
 @dataclass
 class EmbedArgs:
     "How to train an embedder."
@@ -214,6 +214,7 @@ class EmbedArgs:
     gradient_checkpointing: bool = False
     logging_steps: int = 5
     eval_steps: int | None = None     # default: at the end of each epoch
+    save_steps: int | None = None     # write a checkpoint every n steps (for `resume`)
     seed: int = 3407
     bf16: bool | None = None          # None: bf16 autocast on CUDA when supported
 
@@ -236,13 +237,14 @@ def _check_embed_rows(rows):
         if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
             raise DataError(f'row {i}, neg: expected a list of strings')
 
-# %% ../nbs/06_embed.ipynb #1e67e21b
+# %% ../nbs/06_embed.ipynb #e1a1d6c7
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
     eval_data=None,        # optional (corpus, queries, qrels) for `retrieval_accuracy` during training
     args:EmbedArgs=None,
     lora=None,             # a `LoraSpec` to train an adapter instead of the whole model
+    resume=False,          # continue from the last checkpoint-* in `args.output_dir`
 ):
     "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`."
     from transformers import get_linear_schedule_with_warmup
@@ -269,8 +271,27 @@ def train_embedder(
     def evaluate():
         embedder.model.eval(); r = {'step': step, **retrieval_accuracy(embedder, *eval_data)}; embedder.model.train()
         evals.append(r); log(r); bar.write(f"step {step}: top1 {r['top1']:.3f} top5 {r['top5']:.3f} mean rank {r['mean_rank']:.2f} mrr {r['mrr']:.3f}")
+    start = 0
+    if resume:
+        ckpts = sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
+        if not ckpts: raise FileNotFoundError(f'{out}: no checkpoint-* folder to resume from')
+        st = torch.load(ckpts[-1]/'state.pt', map_location=dev, weights_only=False)
+        embedder.model.load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
+        temp.load_state_dict(st['temp']); losses[:], evals[:] = st['losses'], st['evals']; start = st['step']
+        torch.set_rng_state(st['torch_rng'])                 # dropout masks continue as they would have
+        if st.get('cuda_rng') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda_rng'])
+        print(f'resuming from {ckpts[-1]} (step {start} of {total})')
+    def checkpoint():
+        d = out/f'checkpoint-{step}'; tmpd = out/f'.checkpoint-{step}.tmp'; tmpd.mkdir(parents=True, exist_ok=True)
+        torch.save({'model': embedder.model.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(), 'temp': temp.state_dict(),
+                    'step': step, 'losses': losses, 'evals': evals, 'torch_rng': torch.get_rng_state(),
+                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmpd/'state.pt')
+        tmpd.rename(d)
+        for old in sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))[:-2]:
+            for f in old.iterdir(): f.unlink()
+            old.rmdir()
     embedder.model.train()
-    bar = tqdm(total=total, desc='training embedder')
+    bar = tqdm(total=total, desc='training embedder', initial=start)
     epoch = 0
     while step < total:
         rng = random.Random(args.seed + epoch)
@@ -288,6 +309,7 @@ def train_embedder(
                         while (n := rng.choice(texts)) in r['pos']: pass
                         negs[k] = n
                 groups.append([pos] + negs)
+            if step < start: step += 1; continue      # fast-forward a resumed run: same sampling, no compute
             flat = [pid[t] for g in groups for t in g]
             exclude = torch.tensor([[flat[j] == flat[i * G] and j != i * G for j in range(len(flat))] for i in range(len(rows))], device=dev)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
@@ -302,15 +324,16 @@ def train_embedder(
                 losses.append({'step': step, 'loss': loss.item(), 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); log(None)
                 bar.set_postfix(loss=f'{loss.item():.4f}')
             if eval_data is not None and args.eval_steps and step % args.eval_steps == 0: evaluate()
+            if args.save_steps and step % args.save_steps == 0 and step < total: checkpoint()
         epoch += 1
-        if eval_data is not None and not args.eval_steps: evaluate()
+        if eval_data is not None and not args.eval_steps and step > start: evaluate()
     bar.close(); embedder.model.eval()
     if filled: print(f'{filled} negatives were random passages (rows had fewer than train_group_size - 1 = {G - 1} negatives)')
     if args.learn_temperature: embedder.contract.temperature = temp().item()
     trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
     return EmbedResult(step, losses, evals, time.time() - t0, trainable, str(out))
 
-# %% ../nbs/06_embed.ipynb #f7cc62b3
+# %% ../nbs/06_embed.ipynb #d58bed11
 def save_embedder(
     embedder:Embedder,
     path,

@@ -7,7 +7,7 @@ __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'grammar_chats', 'format_compliance', '
            'load_for_sft', 'LossLog', 'plot_losses', 'SFTResult', 'train_sft', 'save_adapter', 'load_adapter',
            'merge_and_save', 'generate']
 
-# %% ../nbs/05_sft.ipynb #9172c96d
+# %% ../nbs/05_sft.ipynb #e0979a42
 import json, math, os, re, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from .lora import ALL_LINEAR
 from .chat import standardize_chats, end_of_turn_token
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
 
-# %% ../nbs/05_sft.ipynb #18643bd4
+# %% ../nbs/05_sft.ipynb #bdb6841a
 GRAMMAR_PAIRS = [  # (correct, wrong, reason)
     ("They're going home.", "Their going home.", '"they\'re" is short for "they are".'),
     ("It's raining again.", "Its raining again.", '"it\'s" is short for "it is".'),
@@ -81,7 +81,7 @@ def format_compliance(
     "How many answers match `FORMAT_RE`."
     return sum(bool(FORMAT_RE.match(a.strip())) for a in answers)
 
-# %% ../nbs/05_sft.ipynb #77c81b8c
+# %% ../nbs/05_sft.ipynb #536fcb84
 @dataclass
 class LoraSpec:
     "What to train: a PEFT `LoraConfig` with the course's defaults."
@@ -117,7 +117,7 @@ class SFTArgs:
     last_turn_only: bool = False
     padding_free: bool = False        # concatenate a batch into one row (flash-attention models on CUDA)
 
-# %% ../nbs/05_sft.ipynb #938d180a
+# %% ../nbs/05_sft.ipynb #17a14079
 def _importable(name):
     import importlib.util
     return importlib.util.find_spec(name) is not None
@@ -137,7 +137,7 @@ def pick_backend(
     if backend == 'unsloth' and not _importable('unsloth'): raise ModuleNotFoundError("backend 'unsloth' needs unsloth: pip install finetune_nb[gpu]")
     return backend
 
-# %% ../nbs/05_sft.ipynb #544af517
+# %% ../nbs/05_sft.ipynb #f18e91d9
 def load_for_sft(
     name_or_path,         # a folder, hub id, .gguf file or 'smollm2'
     backend='hf',         # 'hf', 'qlora' or 'unsloth'
@@ -160,7 +160,7 @@ def load_for_sft(
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     return model, _from_pretrained(AutoTokenizer, src, local)
 
-# %% ../nbs/05_sft.ipynb #9ad977f9
+# %% ../nbs/05_sft.ipynb #0c4f6aeb
 from transformers import TrainerCallback
 
 class LossLog(TrainerCallback):
@@ -191,7 +191,7 @@ def plot_losses(
     ax.set_xlabel('step'); ax.set_ylabel('loss'); ax.set_title(title); ax.grid(alpha=.3); ax.legend()
     return ax
 
-# %% ../nbs/05_sft.ipynb #a896159c
+# %% ../nbs/05_sft.ipynb #b48347a5
 @dataclass
 class SFTResult:
     "What a `train_sft` run did."
@@ -217,7 +217,7 @@ def _optim(name, device):
     if device.type == 'cuda' and _importable('bitsandbytes'): return 'adamw_8bit'
     return 'adamw_torch'
 
-# %% ../nbs/05_sft.ipynb #c9d4cbd6
+# %% ../nbs/05_sft.ipynb #3d8431e2
 def train_sft(
     model,                   # a loaded model, or a name/path that `load_for_sft` loads for the backend
     tokenizer,               # its tokenizer, with a chat template (None: loaded with the model)
@@ -272,7 +272,7 @@ def train_sft(
     start = memory_snapshot(device, reset_peak=True); t0 = time.time()
     last = None
     if resume:
-        ckpts = sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
+        ckpts = sorted((p for p in out.glob('checkpoint-*') if (p/'trainer_state.json').is_file()), key=lambda p: int(p.name.split('-')[1]))  # complete ones only
         if not ckpts: raise FileNotFoundError(f'{out}: no checkpoint-* folder to resume from')
         last = str(ckpts[-1]); print(f'resuming from {last}')
     trainer.train(resume_from_checkpoint=last)
@@ -286,7 +286,7 @@ def train_sft(
     print(mem)
     return pm, res
 
-# %% ../nbs/05_sft.ipynb #7840d9f1
+# %% ../nbs/05_sft.ipynb #9315e143
 def _dir_mb(path): return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file()) / 2**20
 
 def save_adapter(
@@ -333,7 +333,7 @@ def merge_and_save(
     merged.save_pretrained(path); tokenizer.save_pretrained(path)
     mb = _dir_mb(path); print(f'merged model saved to {path}: {mb:.1f} MB'); return mb
 
-# %% ../nbs/05_sft.ipynb #a2bbf1d9
+# %% ../nbs/05_sft.ipynb #6f65be50
 def generate(
     model,
     tokenizer,
