@@ -3,9 +3,9 @@ with BM25 (bm25s) on the same data. Runs only when ../shared/data/scifact (BEIR 
 
 Published nDCG@10 on SciFact test: all-MiniLM-L6-v2 0.645, BM25 0.687, bge-small-en-v1.5 0.713.
 Recipe: hard negatives mined with the base model (ranks 10-100, positives excluded), train_group_size 2 (one positive,
-one hard negative), batch 32, lr 5e-5, τ 0.05, 1 epoch, CPU. Run:
+one hard negative), batch 32, lr 5e-5, τ 0.05, 2 epochs, CPU. Run:
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_scifact.py [--data ../shared/data/scifact] [--epochs 1] [--group 2]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/embed_scifact.py [--data ../shared/data/scifact] [--epochs 2] [--group 2]
 """
 import argparse, csv, json, os, random, sys, time
 from pathlib import Path
@@ -47,7 +47,7 @@ def bm25(corpus, queries, k=100):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--data', default=str(Path(__file__).resolve().parent.parent.parent/'shared'/'data'/'scifact'))
-    p.add_argument('--epochs', type=float, default=1); p.add_argument('--group', type=int, default=2); p.add_argument('--out', default='runs/bench-scifact')
+    p.add_argument('--epochs', type=float, default=2); p.add_argument('--group', type=int, default=2); p.add_argument('--out', default='runs/bench-scifact')
     a = p.parse_args(); d = Path(a.data)
     if not (d/'corpus.jsonl').is_file(): print(f'{d}: no BEIR SciFact here; skipping'); return
     os.environ['HF_HUB_OFFLINE'] = '1'
