@@ -7,7 +7,7 @@ __all__ = ['CONTRACT_FILE', 'MINILM_CONTRACT', 'EmbeddingContract', 'pool', 'Emb
            'Temperature', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'train_embedder',
            'save_embedder']
 
-# %% ../nbs/06_embed.ipynb #ab7b2c39
+# %% ../nbs/06_embed.ipynb #81177569
 import json, math, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import DataError, seed_everything, pick_device
 
-# %% ../nbs/06_embed.ipynb #d31f86f8
+# %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
 
 @dataclass
@@ -46,7 +46,7 @@ class EmbeddingContract:
         if unknown: raise DataError(f'{f}: unknown contract field(s) {sorted(unknown)}')
         return cls(**d)
 
-# %% ../nbs/06_embed.ipynb #ef99c6b9
+# %% ../nbs/06_embed.ipynb #a92f15ff
 def pool(
     hidden,          # [batch, seq, dim] last hidden states
     attention_mask,  # [batch, seq], 1 for real tokens
@@ -61,7 +61,7 @@ def pool(
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"pooling must be 'cls', 'mean' or 'last_token', not {pooling!r}")
 
-# %% ../nbs/06_embed.ipynb #3e6d8e09
+# %% ../nbs/06_embed.ipynb #dd5a3ef3
 class Embedder(nn.Module):
     "A model + tokenizer + `EmbeddingContract`: texts in, vectors out."
     def __init__(self, model, tokenizer, contract:EmbeddingContract=None):
@@ -113,7 +113,7 @@ class Embedder(nn.Module):
     def encode_queries(self, texts, **kw): return self.encode(texts, 'query', **kw)
     def encode_passages(self, texts, **kw): return self.encode(texts, 'passage', **kw)
 
-# %% ../nbs/06_embed.ipynb #03a24b8c
+# %% ../nbs/06_embed.ipynb #4e60b971
 MINILM_CONTRACT = EmbeddingContract(pooling='mean', normalize=True, query_max_len=128, passage_max_len=256, temperature=0.05)
 
 def load_embedder(
@@ -132,7 +132,7 @@ def load_embedder(
     tok.padding_side = contract.padding_side
     return Embedder(model, tok, contract)
 
-# %% ../nbs/06_embed.ipynb #235c965a
+# %% ../nbs/06_embed.ipynb #68f7bcaa
 def info_nce_loss(
     q,                 # [B, d] query embeddings
     p,                 # [B*G, d] passages: per query, its positive then G-1 hard negatives
@@ -148,7 +148,7 @@ def info_nce_loss(
     target = torch.arange(q.shape[0], device=q.device) * group_size
     return F.cross_entropy(scores, target)
 
-# %% ../nbs/06_embed.ipynb #47b0e095
+# %% ../nbs/06_embed.ipynb #4e45834a
 class Temperature(nn.Module):
     "τ = exp(log_tau), fixed or learnable, clamped to [min_tau, 1]."
     def __init__(self, tau=0.05, learnable=False, min_tau=0.005):
@@ -157,7 +157,7 @@ class Temperature(nn.Module):
         self.min_tau = min_tau
     def forward(self): return self.log_tau.exp().clamp(self.min_tau, 1.0)
 
-# %% ../nbs/06_embed.ipynb #46c0052e
+# %% ../nbs/06_embed.ipynb #6c37e942
 def _files():
     import finetune_nb
     return Path(finetune_nb.__file__).parent/'files'
@@ -176,7 +176,7 @@ def shell_commands(
     tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
     return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
-# %% ../nbs/06_embed.ipynb #8ad52c25
+# %% ../nbs/06_embed.ipynb #ec91fd7f
 def retrieval_accuracy(
     embedder,      # an `Embedder`
     corpus,        # {doc_id: text}
@@ -198,7 +198,7 @@ def retrieval_accuracy(
     return {'top1': sum(r == 1 for r in ranks) / n, 'top5': sum(r <= 5 for r in ranks) / n,
             'mean_rank': sum(ranks) / n, 'mrr': sum(1 / r for r in ranks) / n}
 
-# %% ../nbs/06_embed.ipynb #1f88bbc8
+# %% ../nbs/06_embed.ipynb #84b3b53b
 @dataclass
 class EmbedArgs:
     "How to train an embedder."
@@ -237,7 +237,7 @@ def _check_embed_rows(rows):
         if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
             raise DataError(f'row {i}, neg: expected a list of strings')
 
-# %% ../nbs/06_embed.ipynb #e1a1d6c7
+# %% ../nbs/06_embed.ipynb #a2df46df
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
@@ -266,11 +266,10 @@ def train_embedder(
     sched = get_linear_schedule_with_warmup(opt, int(args.warmup_ratio * total), total)
     bf16 = args.bf16 if args.bf16 is not None else dev.type == 'cuda' and torch.cuda.is_bf16_supported()
     losses, evals, step, t0, filled = [], [], 0, time.time(), 0
-    def log(row, file='loss_history.json'):
-        (out/file).write_text(json.dumps({'losses': losses, 'evals': evals}, indent=1))
+    def save_history(): (out/'loss_history.json').write_text(json.dumps({'losses': losses, 'evals': evals}, indent=1))
     def evaluate():
         embedder.model.eval(); r = {'step': step, **retrieval_accuracy(embedder, *eval_data)}; embedder.model.train()
-        evals.append(r); log(r); bar.write(f"step {step}: top1 {r['top1']:.3f} top5 {r['top5']:.3f} mean rank {r['mean_rank']:.2f} mrr {r['mrr']:.3f}")
+        evals.append(r); save_history(); bar.write(f"step {step}: top1 {r['top1']:.3f} top5 {r['top5']:.3f} mean rank {r['mean_rank']:.2f} mrr {r['mrr']:.3f}")
     start = 0
     if resume:
         ckpts = sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
@@ -321,7 +320,7 @@ def train_embedder(
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1; bar.update(1)
             if step % args.logging_steps == 0 or step == total:
-                losses.append({'step': step, 'loss': loss.item(), 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); log(None)
+                losses.append({'step': step, 'loss': loss.item(), 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); save_history()
                 bar.set_postfix(loss=f'{loss.item():.4f}')
             if eval_data is not None and args.eval_steps and step % args.eval_steps == 0: evaluate()
             if args.save_steps and step % args.save_steps == 0 and step < total: checkpoint()
@@ -333,7 +332,7 @@ def train_embedder(
     trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
     return EmbedResult(step, losses, evals, time.time() - t0, trainable, str(out))
 
-# %% ../nbs/06_embed.ipynb #d58bed11
+# %% ../nbs/06_embed.ipynb #adbb4231
 def save_embedder(
     embedder:Embedder,
     path,

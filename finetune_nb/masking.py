@@ -6,7 +6,7 @@
 __all__ = ['IGNORE_INDEX', 'CHATML_TRAINING_TEMPLATE', 'detect_markers', 'mask_assistant_turns', 'trained_text', 'MaskReport',
            'mask_dataset', 'MaskView', 'show_mask', 'MaskCollator']
 
-# %% ../nbs/04_masking.ipynb #e5bb19b6
+# %% ../nbs/04_masking.ipynb #ddea4662
 import html
 from dataclasses import dataclass, asdict
 from functools import lru_cache
@@ -15,17 +15,17 @@ from tqdm.auto import tqdm
 from .core import DataError
 from .chat import _render, end_of_turn_token, standardize_chats
 
-# %% ../nbs/04_masking.ipynb #ec9e4c06
+# %% ../nbs/04_masking.ipynb #0f90051f
 IGNORE_INDEX = -100
 
 @lru_cache(maxsize=16)
-def _contract(tok_id, template, n_vocab, tok):
+def _contract(tok, template, n_vocab):
     eot = end_of_turn_token(tok)
     return eot, tok.convert_tokens_to_ids(eot), tok.decode([tok.convert_tokens_to_ids(eot)])
 
 def _eot(tok):
-    "(end-of-turn token, its id, its text), cached per tokenizer and template."
-    return _contract(id(tok), tok.chat_template, len(tok), tok)
+    "(end-of-turn token, its id, its text), cached per tokenizer object, template and vocabulary size."
+    return _contract(tok, tok.chat_template, len(tok))
 
 def _ids_before(tok, prefix, probe):
     "Token ids of `prefix` as they come out when `probe` follows it."
@@ -47,7 +47,7 @@ def detect_markers(
     after = three[three.index(eot_text, three.index('Hi')) + len(eot_text):three.rindex('Hello')]
     return _ids_before(tokenizer, after.lstrip('\n'), 'Hello'), response_part
 
-# %% ../nbs/04_masking.ipynb #92e6fb6a
+# %% ../nbs/04_masking.ipynb #7edc5e13
 def _offset_labels(tok, messages, ids_offsets, eot_text, last_turn_only):
     full = _render(tok, messages)
     spans = []
@@ -113,7 +113,7 @@ def mask_assistant_turns(
     if max_length: ids, labels = ids[:max_length], labels[:max_length]
     return {'input_ids': ids, 'attention_mask': [1] * len(ids), 'labels': labels}
 
-# %% ../nbs/04_masking.ipynb #7657f89e
+# %% ../nbs/04_masking.ipynb #ca33a593
 def trained_text(
     tokenizer,
     labels,  # a labels list or tensor; -100 marks ignored positions
@@ -125,7 +125,7 @@ def trained_text(
         elif cur: runs.append(cur); cur = []
     return [tokenizer.decode(r) for r in runs + ([cur] if cur else [])]
 
-# %% ../nbs/04_masking.ipynb #4972740f
+# %% ../nbs/04_masking.ipynb #96ebfd7a
 CHATML_TRAINING_TEMPLATE = (
 "{%- for m in messages %}"
   "{%- if m['role'] == 'assistant' %}"
@@ -134,7 +134,7 @@ CHATML_TRAINING_TEMPLATE = (
 "{%- endfor %}"
 "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}")
 
-# %% ../nbs/04_masking.ipynb #1d01191a
+# %% ../nbs/04_masking.ipynb #7fbd5188
 @dataclass
 class MaskReport:
     "What `mask_dataset` kept, dropped and truncated."
@@ -187,7 +187,7 @@ def mask_dataset(
     if verbose: print(rep)
     return Dataset.from_list(out), rep
 
-# %% ../nbs/04_masking.ipynb #fa3a2696
+# %% ../nbs/04_masking.ipynb #43a36baf
 def _special_ids(tok):
     return set(tok.all_special_ids) | {i for i, t in tok.added_tokens_decoder.items() if t.special}
 
@@ -231,7 +231,7 @@ def show_mask(
     flush()
     return MaskView(pieces, sum(l != IGNORE_INDEX for l in labels), len(ids))
 
-# %% ../nbs/04_masking.ipynb #30175a55
+# %% ../nbs/04_masking.ipynb #010dcfa4
 @dataclass
 class MaskCollator:
     "Right-pad `input_ids` (pad id), `attention_mask` (0) and `labels` (-100) into tensors."
