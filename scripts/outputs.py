@@ -1,0 +1,47 @@
+"""Execute notebooks and save their outputs, so a learner reads results before running anything.
+
+    .venv/bin/python scripts/outputs.py nbs/05_sft.ipynb [more.ipynb ...] [--slow] [--cuda]
+
+Cells run in order in one kernel (execnb), from the notebook's folder, as `nbdev_test` runs them. Cells flagged
+`#| slow` run only with --slow and `#| cuda` only with --cuda; otherwise they keep the outputs they had (a GPU run's
+outputs are not wiped by a CPU refresh). `#| eval: false` cells never run. Progress bars are reduced to their final
+state, so outputs stay small. The notebook is written only if every cell succeeds.
+"""
+import argparse, os, re, sys
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+
+def _flags(src):
+    return {f for l in src.splitlines() if (m := re.match(r'\s*#\|\s*(.*)', l)) for f in m.group(1).split()}
+
+def _squash(text):
+    "Keep what a terminal would show: the text after the last carriage return of each line."
+    return '\n'.join(l.rsplit('\r', 1)[-1] for l in text.split('\n'))
+
+def refresh(path, slow=False, cuda=False):
+    path = Path(path).resolve()
+    nb = read_nb(path)
+    skip = {'cuda'} - ({'cuda'} if cuda else set()) | ({'slow'} - ({'slow'} if slow else set()))
+    keep = {}
+    for i, c in enumerate(nb.cells):
+        f = _flags(c.source) if c.cell_type == 'code' else set()
+        if c.cell_type == 'code' and (f & skip or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
+            keep[i] = c.get('outputs', [])
+            c.source = '#| skip\n' + c.source          # executed as a no-op below
+    cwd = os.getcwd(); os.chdir(path.parent)
+    try:
+        sh = CaptureShell()
+        sh.run_all(nb, exc_stop=True, preproc=lambda c: c.source.startswith('#| skip\n'))
+    finally: os.chdir(cwd)
+    for i, c in enumerate(nb.cells):
+        if i in keep: c.source = c.source[len('#| skip\n'):]; c.outputs = keep[i]
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream': o['text'] = _squash(''.join(o['text']))
+    write_nb(nb, path)
+    print(f'{path.name}: outputs saved')
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(); p.add_argument('nbs', nargs='+'); p.add_argument('--slow', action='store_true'); p.add_argument('--cuda', action='store_true')
+    a = p.parse_args()
+    for n in a.nbs: refresh(n, a.slow, a.cuda)
