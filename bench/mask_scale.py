@@ -13,20 +13,9 @@ wander by ±20%); both sides get the same rows in `messages` format. The 100k ru
 import argparse, json, os, random, resource, subprocess, sys, tempfile, time
 
 def finetome_like(n, seed=0):
-    "`n` ShareGPT-style chats (`conversations` with from/value), FineTome-like in shape and length."
-    rng = random.Random(seed)
-    syl = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'to', 'vi', 'ze', 'pa', 'qu', 'ish', 'ent', 'ion', 'al', 'er', 'th', 'or', 'an', 'st']
-    words = sorted({''.join(rng.choice(syl) for _ in range(rng.randint(1, 4))) for _ in range(6000)})
-    words += 'the of and to in is that for it as with be by on not this are or from at which but have an they you can'.split() * 40
-    def sent(): return ' '.join(rng.choice(words) for _ in range(rng.randint(6, 24))).capitalize() + rng.choice('..?!,')
-    def para(lo, hi): return ' '.join(sent() for _ in range(rng.randint(lo, hi)))
-    rows = []
-    for _ in range(n):
-        conv = [{'from': 'system', 'value': para(1, 2)}] if rng.random() < 0.3 else []
-        for _ in range(rng.choices([1, 2, 3, 4], [0.55, 0.25, 0.12, 0.08])[0]):
-            conv += [{'from': 'human', 'value': para(1, 8)}, {'from': 'gpt', 'value': '\n\n'.join(para(2, 6) for _ in range(rng.randint(1, 5)))}]
-        rows.append({'conversations': conv})
-    return rows
+    "`n` FineTome-like ShareGPT chats, made up here (see `finetune_nb.sft.synthetic_chats`)."
+    from finetune_nb.sft import synthetic_chats
+    return synthetic_chats(n, seed)
 
 def peak_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 

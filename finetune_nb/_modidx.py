@@ -277,4 +277,5 @@ d = { 'settings': { 'branch': 'main',
                                  'finetune_nb.sft.plot_losses': ('sft.html#plot_losses', 'finetune_nb/sft.py'),
                                  'finetune_nb.sft.save_adapter': ('sft.html#save_adapter', 'finetune_nb/sft.py'),
                                  'finetune_nb.sft.score_answers': ('sft.html#score_answers', 'finetune_nb/sft.py'),
+                                 'finetune_nb.sft.synthetic_chats': ('sft.html#synthetic_chats', 'finetune_nb/sft.py'),
                                  'finetune_nb.sft.train_sft': ('sft.html#train_sft', 'finetune_nb/sft.py')}}}

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'GRAMMAR_KINDS', 'N_TEST_PER_KIND', 'SHOWCASE', 'grammar_chats', 'format_compliance',
-           'grammar_set', 'score_answers', 'LoraSpec', 'SFTArgs', 'pick_backend', 'load_for_sft', 'LossLog', 'LossBar',
-           'plot_losses', 'pack_dataset', 'SFTResult', 'train_sft', 'save_adapter', 'load_adapter', 'merge_and_save',
-           'generate']
+           'grammar_set', 'score_answers', 'synthetic_chats', 'LoraSpec', 'SFTArgs', 'pick_backend', 'load_for_sft',
+           'LossLog', 'LossBar', 'plot_losses', 'pack_dataset', 'SFTResult', 'train_sft', 'save_adapter',
+           'load_adapter', 'merge_and_save', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, json, math, os, re, shutil, tempfile, time
@@ -167,6 +167,27 @@ def score_answers(
 
 # the full CPU run of the showcase: 05_sft's slow cell and `finetune_nb demo` use it
 SHOWCASE = dict(max_steps=120, per_device_batch=2, grad_accum=2, lr=1e-3, warmup_steps=5, max_length=128)
+
+# %% ../nbs/05_sft.ipynb #29697f5b
+def synthetic_chats(
+    n,       # how many chats
+    seed=0,
+)->list:
+    "`n` ShareGPT-style chats shaped like FineTome's (30% with a system prompt, 1-4 exchanges, long multi-paragraph answers), made up offline."
+    import random
+    rng = random.Random(seed)
+    syl = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'to', 'vi', 'ze', 'pa', 'qu', 'ish', 'ent', 'ion', 'al', 'er', 'th', 'or', 'an', 'st']
+    words = sorted({''.join(rng.choice(syl) for _ in range(rng.randint(1, 4))) for _ in range(6000)})
+    words += 'the of and to in is that for it as with be by on not this are or from at which but have an they you can'.split() * 40
+    def sent(): return ' '.join(rng.choice(words) for _ in range(rng.randint(6, 24))).capitalize() + rng.choice('..?!,')
+    def para(lo, hi): return ' '.join(sent() for _ in range(rng.randint(lo, hi)))
+    rows = []
+    for _ in range(n):
+        conv = [{'from': 'system', 'value': para(1, 2)}] if rng.random() < 0.3 else []
+        for _ in range(rng.choices([1, 2, 3, 4], [0.55, 0.25, 0.12, 0.08])[0]):
+            conv += [{'from': 'human', 'value': para(1, 8)}, {'from': 'gpt', 'value': '\n\n'.join(para(2, 6) for _ in range(rng.randint(1, 5)))}]
+        rows.append({'conversations': conv})
+    return rows
 
 # %% ../nbs/05_sft.ipynb #536fcb84
 @dataclass
