@@ -113,7 +113,8 @@ def demo_sft(out:Path, quick=False):
     b, a = score_answers(before, test), score_answers(after, test)
     n = len(test)
     score = '\n'.join(f'| {k} | {b[k]}/{n} | {a[k]}/{n} |' for k in ('format', 'choice', 'reason', 'right'))
-    rows = '\n'.join(f'| {r["messages"][0]["content"]} | {x} | {y} |' for r, x, y in list(zip(test, before, after))[:4])
+    cell = lambda t: ' '.join(t.split()).replace('|', '\\|')          # one table cell: no newlines, no bare pipes
+    rows = '\n'.join(f'| {cell(r["messages"][0]["content"])} | {cell(x)} | {cell(y)} |' for r, x, y in list(zip(test, before, after))[:4])
     md = (f"## LoRA SFT of SmolLM2 ({res.steps} steps, CPU)\n\nOn {n} held-out prompts (`right` = format, choice and reason all correct):\n\n"
           f"| | base | fine-tuned |\n|---|---|---|\n{score}\n\nTraining took {res.runtime_s:.0f} s.\n\n![loss](sft_loss.png)\n\n"
           f"| prompt | before | after |\n|---|---|---|\n{rows}\n\n```\n{res.memory}\n```\n\n"
