@@ -57,6 +57,11 @@ def _standardize_row(loc, row):
         out.append(msg)
     return {**{k: v for k, v in row.items() if k != key}, 'messages': out}
 
+def _locator(source=None, lines=None):
+    "`i -> 'row i'`, `'file, row i'` or `'file:line'`: how errors name a row."
+    if lines is not None: return lambda i: f'{source or "data"}:{lines[i]}'
+    return (lambda i: f'{source}, row {i}') if source else (lambda i: f'row {i}')
+
 def standardize_chats(
     rows,         # a list of dicts or a `datasets.Dataset`, in OpenAI `messages`, ShareGPT or Alpaca format
     source=None,  # the file the rows came from, named in errors
@@ -64,8 +69,7 @@ def standardize_chats(
 ):
     "Rows with `messages: [{role, content}]`; raises `DataError` naming the row (or file:line) and field of anything it cannot convert."
     is_ds = hasattr(rows, 'column_names') and hasattr(rows, 'to_list')
-    if lines is not None: loc = lambda i: f'{source or "data"}:{lines[i]}'
-    else: loc = (lambda i: f'{source}, row {i}') if source else (lambda i: f'row {i}')
+    loc = _locator(source, lines)
     out = [_standardize_row(loc(i), r) for i, r in enumerate(rows.to_list() if is_ds else rows)]
     if is_ds:
         from datasets import Dataset

@@ -270,9 +270,8 @@ def _steps(a):
 def _check_chats(path):
     "Read and standardise a chat file now, so a bad row is reported (file:line) before a model is loaded."
     from finetune_nb.chat import standardize_chats
-    pairs = read_jsonl(path, with_lines=True)
-    if not pairs: raise DataError(f'{path}: no rows')
-    standardize_chats([r for _, r in pairs], source=str(path), lines=[n for n, _ in pairs])
+    from finetune_nb.sft import _read_rows
+    standardize_chats(*_read_rows(path))
 
 def cmd_sft(a):
     from finetune_nb.chat import apply_template

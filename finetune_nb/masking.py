@@ -15,8 +15,8 @@ from os.path import commonprefix
 from pathlib import Path
 import numpy as np
 import torch
-from .core import DataError
-from .chat import _render, _standardize_row, end_of_turn_token, standardize_chats
+from .core import DataError, atomic_open
+from .chat import _render, _locator, _standardize_row, end_of_turn_token, standardize_chats
 
 # %% ../nbs/04_masking.ipynb #0f90051f
 IGNORE_INDEX = -100
@@ -71,6 +71,12 @@ class ChatRenderer:
     def __call__(self, messages, gen=False, **kw):
         return self.template.render(messages=messages, add_generation_prompt=gen, **self.kw, **kw)
 
+def _mark(messages):
+    "The conversation with every assistant answer wrapped in the two markers."
+    return [{**m, 'content': _A + m['content'] + _B} if m['role'] == 'assistant' else m for m in messages]
+
+def _unmark(text): return text.replace(_A, '').replace(_B, '')
+
 def _clean(s):
     "An answer a template would copy verbatim: no whitespace at its ends, no think tags, no markers."
     return not (s[:1].isspace() or s[-1:].isspace() or '<think>' in s or '</think>' in s or _A in s or _B in s)
@@ -83,8 +89,8 @@ def _transparent(render):
         for conv in ([{'role': 'user', 'content': 'Q?'}, {'role': 'assistant', 'content': p}],
                      [{'role': 'system', 'content': 'S.'}, {'role': 'user', 'content': 'Q?'}, {'role': 'assistant', 'content': p},
                       {'role': 'user', 'content': 'Q2?'}, {'role': 'assistant', 'content': p}]):
-            marked = render([{**m, 'content': _A + m['content'] + _B} if m['role'] == 'assistant' else m for m in conv])
-            if _MARKS.sub('', marked) != render(conv) or marked.count(_A) != sum(m['role'] == 'assistant' for m in conv): return False
+            marked = render(_mark(conv))
+            if _unmark(marked) != render(conv) or marked.count(_A) != sum(m['role'] == 'assistant' for m in conv): return False
     return True
 
 def _diff_span(render, text, messages, j):
@@ -102,8 +108,8 @@ def answer_spans(
 )->tuple:
     "`(text, spans)`: the official rendering and, per assistant message, the characters to train: its answer through its end-of-turn token."
     asst = [j for j, m in enumerate(messages) if m['role'] == 'assistant']
-    marked = render([{**m, 'content': _A + m['content'] + _B} if m['role'] == 'assistant' else m for m in messages])
-    stripped = marked.replace(_A, '').replace(_B, '')
+    marked = render(_mark(messages))
+    stripped = _unmark(marked)
     trust = transparent and all(_clean(messages[j]['content']) for j in asst)
     text = stripped if trust else render(messages)
     content = None
@@ -238,7 +244,7 @@ class Masker:
     def one(self, messages, where='conversation'):
         "`(input_ids, labels)` lists of one conversation (after truncation); errors for rows `mask_dataset` would drop."
         if not self.check(messages, where): raise DataError(f'{where}: no assistant message to train on')
-        r = self({'chat': [json.dumps(messages, ensure_ascii=False)], 'where': [where]}).to_pydict()
+        r = self({'chat': [messages], 'where': [where]}).to_pydict()
         if r['status'][0] == TRUNCATED_AWAY: return self._untrained(messages, where)
         return r['input_ids'][0], r['labels'][0]
     def _untrained(self, messages, where):
@@ -312,10 +318,6 @@ def default_cache_dir()->Path:
     "Where masked datasets are cached: `$FINETUNE_NB_CACHE`, else `~/.cache/finetune_nb`."
     return Path(os.environ.get('FINETUNE_NB_CACHE', Path.home()/'.cache'/'finetune_nb'))
 
-def _where(source, lines):
-    if lines is not None: return lambda i: f'{source or "data"}:{lines[i]}'
-    return (lambda i: f'{source}, row {i}') if source else (lambda i: f'row {i}')
-
 def _load_cached(meta_path):
     from datasets import Dataset, concatenate_datasets
     try: meta = json.loads(meta_path.read_text())
@@ -325,32 +327,25 @@ def _load_cached(meta_path):
     parts = [Dataset.from_file(str(f)) for f in files]
     return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
 
-def _write_meta(path, meta):
-    tmp = path.with_suffix(f'.{os.getpid()}.tmp'); tmp.write_text(json.dumps(meta)); tmp.replace(path)
-
 def _mask_in_process(masker, chats, wheres, path, batch_size, verbose):
-    "Mask batch by batch in this process, streaming Arrow batches to `path` (written to a temporary name, then renamed)."
+    "Mask batch by batch in this process, streaming Arrow batches to `path` (written atomically), or into memory."
     import pyarrow as pa
     from datasets import Dataset
     from datasets.table import InMemoryTable
     from datasets.fingerprint import generate_random_fingerprint
     from tqdm.auto import tqdm
-    tables, writer, tmp = [], None, path.with_suffix(f'.{os.getpid()}.tmp') if path else None
-    try:
-        sink = pa.OSFile(str(tmp), 'wb') if tmp else None
-        with tqdm(total=len(chats), desc='masking', disable=not verbose or len(chats) < 2000) as bar:
+    with tqdm(total=len(chats), desc='masking', disable=not verbose or len(chats) < 2000) as bar:
+        def batches():
             for i in range(0, len(chats), batch_size):
-                t = masker({'chat': chats[i:i + batch_size], 'where': wheres[i:i + batch_size]})
-                if sink is None: tables.append(t)
-                else:
-                    writer = writer or pa.ipc.new_stream(sink, t.schema)
-                    writer.write_table(t)
-                bar.update(len(t))
-        if sink is None: return Dataset(InMemoryTable(pa.concat_tables(tables)), fingerprint=generate_random_fingerprint())
-        writer.close(); sink.close(); os.replace(tmp, path)
-        return Dataset.from_file(str(path))
-    finally:
-        if tmp and tmp.exists(): tmp.unlink()
+                t = masker({'chat': chats[i:i + batch_size], 'where': wheres[i:i + batch_size]}); bar.update(len(t)); yield t
+        if path is None: return Dataset(InMemoryTable(pa.concat_tables(list(batches()))), fingerprint=generate_random_fingerprint())
+        with atomic_open(path, 'wb') as f:
+            writer = None
+            for t in batches():
+                writer = writer or pa.ipc.new_stream(f, t.schema)
+                writer.write_table(t)
+            writer.close()
+    return Dataset.from_file(str(path))
 
 def _mask_parallel(masker, chats, wheres, path, num_proc, batch_size, verbose):
     "Mask in `num_proc` worker processes through `datasets.map`, which writes one Arrow file per worker."
@@ -383,7 +378,7 @@ def mask_dataset(
     "`(Dataset with input_ids/labels, MaskReport)`; rows without trainable tokens are counted, then removed."
     t0 = time.time()
     masker = Masker(tokenizer, strategy, last_turn_only, max_length)
-    where = _where(source, lines)
+    where = _locator(source, lines)
     cache = None if cache_dir is False else Path(cache_dir or default_cache_dir())
     h = hashlib.sha256(masker.fingerprint().encode()) if cache else None
     chats, wheres = [], []
@@ -404,7 +399,7 @@ def mask_dataset(
         del chats
         if cache:
             files = [Path(f['filename']).name for f in ds.cache_files]
-            _write_meta(cache/f'{key}.json', {'files': files, 'rows': len(ds)})
+            with atomic_open(cache/f'{key}.json') as f: json.dump({'files': files, 'rows': len(ds)}, f)
     tab = ds.data
     status, cut = tab.column('status').to_numpy(), tab.column('truncated').to_numpy(zero_copy_only=False)
     n_tr, n_tok = tab.column('n_trained').to_numpy(), tab.column('n_tokens').to_numpy()

@@ -13,7 +13,7 @@ import bisect, json, math, os, re, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
-from .core import DataError, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device
+from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device
 from .lora import ALL_LINEAR
 from .chat import standardize_chats, end_of_turn_token
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
@@ -138,7 +138,6 @@ def grammar_set(
     for kind, (why, items) in GRAMMAR_KINDS.items():
         items = items[:-N_TEST_PER_KIND] if split == 'train' else items[-N_TEST_PER_KIND:]
         for frame, good, bad, name in items:
-            first = frame.startswith('{')
             g, b = (frame.format(w) for w in (good, bad))
             reason = why.format(good.lower() if kind == 'short' else good, name)
             keys = [good.lower(), name] if kind != 'adverb' else [good, 'adverb']
@@ -285,13 +284,6 @@ def load_for_sft(
 # %% ../nbs/05_sft.ipynb #0c4f6aeb
 from transformers import TrainerCallback
 
-def _atomic_write(path, text):
-    "Write `text` to `path` through a temporary file and a rename, so a killed run never leaves half a file."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    with os.fdopen(fd, 'w') as f: f.write(text)
-    os.replace(tmp, path)
-
 class LossLog(TrainerCallback):
     "Write `training_loss.json` (step, loss, lr, grad_norm; eval_loss when evaluated) at every logging step."
     def __init__(self,
@@ -307,7 +299,7 @@ class LossLog(TrainerCallback):
             row = {'step': state.global_step, **{k: logs[k] for k in ('loss', 'learning_rate', 'grad_norm', 'eval_loss') if k in logs}}
             if 'learning_rate' in row: row['lr'] = row.pop('learning_rate')
             self.rows.append(row)
-            _atomic_write(self.path, json.dumps(self.rows, indent=1))
+            with atomic_open(self.path) as f: json.dump(self.rows, f, indent=1)
 
 class LossBar(TrainerCallback):
     "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
@@ -347,13 +339,13 @@ def pack_dataset(
     ids, labels = ds['input_ids'], ds['labels']
     lengths = [len(x) for x in ids]
     if max(lengths) > max_length: raise ValueError(f'a row has {max(lengths)} tokens, more than max_length={max_length}: mask with max_length first')
-    frees, bins = [], []       # `frees` sorted ascending; bins[k] = (free, members) matched by position
+    frees, bins = [], []       # room left in each bin, ascending, and the bins' members in the same order
     for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
         k = bisect.bisect_left(frees, lengths[i])       # the fullest bin that still has room
-        if k == len(frees): members = [i]; free = max_length - lengths[i]
-        else: free, members = frees.pop(k), bins.pop(k)[1]; members.append(i); free -= lengths[i]
-        j = bisect.bisect_left(frees, free); frees.insert(j, free); bins.insert(j, (free, members))
-    packs = sorted((sorted(m) for _, m in bins), key=lambda m: m[0])     # a stable order, independent of the packing
+        free, members = (max_length, []) if k == len(frees) else (frees.pop(k), bins.pop(k))
+        members.append(i); free -= lengths[i]
+        j = bisect.bisect_left(frees, free); frees.insert(j, free); bins.insert(j, members)
+    packs = sorted((sorted(m) for m in bins), key=lambda m: m[0])     # a stable order, independent of the packing
     return Dataset.from_dict({'input_ids': [sum((list(ids[i]) for i in m), []) for m in packs],
                               'labels': [sum((list(labels[i]) for i in m), []) for m in packs],
                               'seq_lengths': [[lengths[i] for i in m] for m in packs]})
@@ -489,7 +481,7 @@ def train_sft(
     else: trainable, total = (sum(p.numel() for p in pm.parameters() if p.requires_grad), sum(p.numel() for p in pm.parameters()))
     seen = trainer.state.num_input_tokens_seen - getattr(trainer, '_initial_num_input_tokens_seen', 0)
     res = SFTResult(backend, trainer.state.global_step, log.rows, runtime, trainable, total, mem, rep, str(out), erep, int(seen))
-    _atomic_write(out/'sft_result.json', json.dumps(res.to_dict(), indent=1, default=str))
+    with atomic_open(out/'sft_result.json') as f: json.dump(res.to_dict(), f, indent=1, default=str)
     print(mem)
     return pm, res
 
