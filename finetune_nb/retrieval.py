@@ -4,16 +4,16 @@
 
 # %% auto #0
 __all__ = ['RetrievalData', 'load_beir', 'load_flag_eval', 'write_flag_eval', 'eval_data_from_training', 'split_rows',
-           'evaluate_run', 'faiss_topk', 'search', 'evaluate_retrieval', 'bm25_run', 'to_markdown', 'RunComparison',
-           'compare_runs']
+           'rows_from_qrels', 'evaluate_run', 'faiss_topk', 'recall_vs_exact', 'search', 'evaluate_retrieval',
+           'bm25_run', 'to_markdown', 'bootstrap_ci', 'RunComparison', 'compare_runs']
 
 # %% ../nbs/07_retrieval.ipynb #b1e5a5a7
-import csv, hashlib, json, random
+import csv, hashlib, json, math, mmap, random, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
-from .core import DataError, read_jsonl, write_jsonl
+from .core import DataError, read_jsonl, write_jsonl, atomic_open
 
 # %% ../nbs/07_retrieval.ipynb #d01604a9
 def _offenders(what, bad):
@@ -42,21 +42,36 @@ class RetrievalData:
 
 # %% ../nbs/07_retrieval.ipynb #2c3628bd
 def _records(path, id_key, fields):
-    "Read a jsonl of records keyed by `id_key`; errors name file:line."
+    "Read a jsonl of records keyed by `id_key`; errors name file:line and field."
     out = {}
     for line, rec in read_jsonl(path, with_lines=True):
+        if not isinstance(rec, dict): raise DataError(f'{path}:{line}: expected a JSON object, got {type(rec).__name__}')
         for f in (id_key, *fields):
             if f not in rec: raise DataError(f'{path}:{line}: missing field {f!r}')
+        if not isinstance(rec[id_key], (str, int)) or isinstance(rec[id_key], bool): raise DataError(f'{path}:{line}: {id_key}: expected a string or integer id, got {rec[id_key]!r}')
+        for f in fields:
+            if not isinstance(rec[f], str): raise DataError(f'{path}:{line}: {f}: expected a string, got {rec[f]!r:.40}')
+        if not isinstance(rec.get('title') or '', str): raise DataError(f'{path}:{line}: title: expected a string, got {rec["title"]!r:.40}')
         k = str(rec[id_key])
         if k in out: raise DataError(f'{path}:{line}: duplicate id {k!r}')
         out[k] = rec
+    if not out: raise DataError(f'{path}: no records')
     return out
 
 def _judged(corpus, queries, qrels, where):
+    if not qrels: raise DataError(f'{where}: no relevance judgements')
     data = RetrievalData(corpus, {q: queries[q] for q in qrels if q in queries}, qrels)
     unk_q = set(qrels) - set(queries)
     if unk_q: raise DataError(f'{where}: {_offenders("query ids not in the queries", unk_q)}')
     return data.check(where)
+
+def _grade(v, where):
+    "A relevance grade: a whole number (1 and 1.0 are fine; 0.5, null or 'yes' are errors)."
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)): raise DataError(f'{where}: expected a whole number, got {v!r}')
+    try: g = float(v)
+    except ValueError: raise DataError(f'{where}: {v!r} is not an integer') from None
+    if not g.is_integer(): raise DataError(f'{where}: {v!r} is not an integer (pytrec_eval would truncate it to {int(g)})')
+    return int(g)
 
 def load_beir(
     folder,        # a BEIR dataset folder
@@ -64,19 +79,19 @@ def load_beir(
 )->RetrievalData:
     "Read a BEIR folder (corpus.jsonl, queries.jsonl, qrels/{split}.tsv)."
     folder = Path(folder)
-    corpus = {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(folder/'corpus.jsonl', '_id', ['text']).items()}
-    queries = {k: r['text'] for k, r in _records(folder/'queries.jsonl', '_id', ['text']).items()}
     path, qrels = folder/'qrels'/f'{split}.tsv', {}
     if not path.is_file(): raise FileNotFoundError(f'{path}: no such file (splits here: {sorted(p.stem for p in (folder/"qrels").glob("*.tsv"))})')
-    with open(path, encoding='utf-8') as f:
+    corpus = {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(folder/'corpus.jsonl', '_id', ['text']).items()}
+    queries = {k: r['text'] for k, r in _records(folder/'queries.jsonl', '_id', ['text']).items()}
+    with open(path, encoding='utf-8', newline='') as f:
         rows = csv.reader(f, delimiter='\t')
         head = next(rows, None)
         if head != ['query-id', 'corpus-id', 'score']: raise DataError(f'{path}:1: expected the header query-id, corpus-id, score; got {head}')
         for n, row in enumerate(rows, 2):
             if not row: continue
             if len(row) != 3: raise DataError(f'{path}:{n}: expected 3 tab-separated fields, got {len(row)}')
-            try: qrels.setdefault(row[0], {})[row[1]] = int(row[2])
-            except ValueError: raise DataError(f'{path}:{n}: score {row[2]!r} is not an integer') from None
+            g = _grade(row[2].strip(), f'{path}:{n}: score')
+            qrels.setdefault(row[0], {})[row[1]] = g
     return _judged(corpus, queries, qrels, str(path))
 
 def load_flag_eval(
@@ -91,7 +106,7 @@ def load_flag_eval(
     for n, r in read_jsonl(path, with_lines=True):
         for f in ('qid', 'docid', 'relevance'):
             if f not in r: raise DataError(f'{path}:{n}: missing field {f!r}')
-        qrels.setdefault(str(r['qid']), {})[str(r['docid'])] = int(r['relevance'])
+        qrels.setdefault(str(r['qid']), {})[str(r['docid'])] = _grade(r['relevance'], f'{path}:{n}: relevance')
     return _judged(corpus, queries, qrels, str(path))
 
 def write_flag_eval(
@@ -124,30 +139,50 @@ def eval_data_from_training(
 
 def split_rows(
     rows,
-    eval_ratio=0.2,  # share of rows held out
+    eval_ratio=0.2,  # share of the queries held out
     seed=42,
 ):
-    "`(train_rows, eval_rows)`: a deterministic random split."
-    idx = list(range(len(rows))); random.Random(seed).shuffle(idx)
-    n = round(len(rows) * eval_ratio)
-    held = set(idx[:n])
-    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
+    "`(train_rows, eval_rows)`: a deterministic random split by query, so no query is on both sides."
+    key = lambda r: r['query'] if isinstance(r, dict) and 'query' in r else repr(r)
+    queries = sorted({key(r) for r in rows}); random.Random(seed).shuffle(queries)
+    held = set(queries[:round(len(queries) * eval_ratio)])
+    return [r for r in rows if key(r) not in held], [r for r in rows if key(r) in held]
+
+def rows_from_qrels(
+    data:RetrievalData,
+    min_grade=1,   # a judgement of at least this grade is a positive
+)->list:
+    "Training rows from judgements: one row per query, `pos` = the texts of all its relevant documents (`pos_ids` their ids)."
+    rows = []
+    for q, rel in data.qrels.items():
+        ids = [d for d, g in rel.items() if g >= min_grade]
+        if ids: rows.append({'query': data.queries[q], 'qid': q, 'pos': [data.doc_text(d) for d in ids], 'pos_ids': ids})
+    if not rows: raise DataError(f'no judgement of grade >= {min_grade}')
+    return rows
 
 # %% ../nbs/07_retrieval.ipynb #d3b460a2
 def _trec_order(docs):
     "Documents in trec_eval's order: score descending, ties broken by doc id descending."
     return [d for d, _ in sorted(docs.items(), key=lambda x: (x[1], x[0]), reverse=True)]
 
+def _drop_identical(run, qrels, ignore_identical_ids):
+    "The run without each query's own id, except where the qrels judge that id relevant to it (query and doc ids that collide)."
+    if not ignore_identical_ids: return run
+    kept = {q for q in qrels if qrels[q].get(q, 0) > 0}
+    if kept: warnings.warn(f'{len(kept)} queries have a relevant document with the same id as the query (query and document ids '
+                           f'collide, e.g. {sorted(kept)[:3]}); those documents are kept, the BEIR rule of dropping a query\'s own id applies to the rest')
+    return {q: docs if q in kept or q not in docs else {d: s for d, s in docs.items() if d != q} for q, docs in run.items()}
+
 def evaluate_run(
     run,                        # {qid: {doc_id: score}}
     qrels,                      # {qid: {doc_id: grade}}
     k_values=(1, 3, 5, 10, 100),
-    ignore_identical_ids=True,  # BEIR: a query's own id is not a hit
+    ignore_identical_ids=True,  # BEIR: a query's own id is not a hit (unless the qrels judge it relevant)
 )->dict:
     "Mean nDCG@k, Recall@k, MRR@k and MAP@k over the judged queries (pytrec_eval)."
     import pytrec_eval
-    run = {q: (docs if not (ignore_identical_ids and q in docs) else {d: s for d, s in docs.items() if d != q})
-           for q, docs in run.items() if q in qrels}
+    if not qrels: raise DataError('no judged queries to evaluate')
+    run = _drop_identical({q: docs for q, docs in run.items() if q in qrels}, qrels, ignore_identical_ids)
     for q in qrels: run.setdefault(q, {})   # an unanswered query scores 0
     ks = ','.join(map(str, k_values))
     per_q = pytrec_eval.RelevanceEvaluator(qrels, {f'ndcg_cut.{ks}', f'recall.{ks}', f'map_cut.{ks}', 'recip_rank'}).evaluate(run)
@@ -161,43 +196,109 @@ def evaluate_run(
 
 # %% ../nbs/07_retrieval.ipynb #a8ad9eac
 def _fingerprint(embedder, data):
+    "A key for cached corpus vectors: the weights, the contract, the tokenizer and the corpus."
     h = hashlib.md5()
     with torch.no_grad():
         for n, p in embedder.model.named_parameters(): h.update(f'{n}:{p.numel()}:{p.double().sum().item():.10e}'.encode())
     h.update(json.dumps(embedder.contract.__dict__, sort_keys=True).encode())
+    tok = embedder.tokenizer
+    backend = getattr(tok, 'backend_tokenizer', None)
+    if backend is not None:       # the tokenizer's model and rules, without the truncation/padding state each call leaves behind
+        spec = json.loads(backend.to_str()); spec.pop('truncation', None); spec.pop('padding', None)
+        h.update(json.dumps(spec, sort_keys=True).encode())
+    else: h.update(json.dumps(sorted(tok.get_vocab().items())).encode())
+    h.update(json.dumps([type(tok).__name__, tok.padding_side, getattr(tok, 'model_max_length', None), tok.all_special_tokens]).encode())
     for k in data.corpus: h.update(k.encode()); h.update(data.doc_text(k).encode())
     return h.hexdigest()[:20]
 
+def _release(a, lo, hi):
+    "Tell the kernel rows lo:hi of a memory-mapped array are no longer needed, so they leave this process's resident memory."
+    m = getattr(a, '_mmap', None) if isinstance(a, np.memmap) else None
+    if m is None or not hasattr(m, 'madvise'): return
+    row = a.strides[0]; start = (a.offset + lo * row) // mmap.PAGESIZE * mmap.PAGESIZE
+    try: m.madvise(mmap.MADV_DONTNEED, start, min(a.offset + hi * row, len(m)) - start)
+    except (OSError, ValueError): pass
+
+def _blocks(docs, block):
+    for lo in range(0, docs.shape[0], block):
+        hi = min(lo + block, docs.shape[0])
+        yield lo, hi, np.ascontiguousarray(docs[lo:hi], dtype='float32')
+        _release(docs, lo, hi)
+
 def faiss_topk(
-    queries,   # [n, d] float32
-    docs,      # [m, d] float32
+    queries,         # [n, d] float32
+    docs,            # [m, d] float32; a np.memmap is read block by block
     k=100,
+    index='flat',    # 'flat' (exact), 'ivf' (IVF-Flat) or 'hnsw' (HNSW-Flat), all by inner product
+    nlist=None,      # ivf: lists (default about 4·sqrt(m))
+    nprobe=32,       # ivf: lists searched per query
+    M=32,            # hnsw: links per node
+    ef_search=128,   # hnsw: candidate list while searching
+    block=131_072,   # documents read at a time
 ):
-    "(scores, indices) of the top k docs by inner product, exact, on the GPU when faiss-gpu and CUDA are there."
+    "(scores, indices) of the top k docs by inner product. Exact by default, on the GPU when faiss-gpu and CUDA are there."
     import faiss
-    q, d = np.ascontiguousarray(queries, dtype='float32'), np.ascontiguousarray(docs, dtype='float32')
-    index = faiss.IndexFlatIP(d.shape[1])
-    if hasattr(faiss, 'StandardGpuResources') and torch.cuda.is_available():
-        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    index.add(d)
-    return index.search(q, min(k, d.shape[0]))
+    q = np.ascontiguousarray(queries, dtype='float32'); m, dim = docs.shape; k = min(k, m)
+    if index == 'flat':
+        if hasattr(faiss, 'StandardGpuResources') and torch.cuda.is_available():
+            ix = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, faiss.IndexFlatIP(dim))
+            for lo, hi, x in _blocks(docs, block): ix.add(x)
+            return ix.search(q, k)
+        S, I = np.full((len(q), k), -np.inf, dtype='float32'), np.full((len(q), k), -1, dtype='int64')
+        for lo, hi, x in _blocks(docs, block):      # exact top k per block, merged: the corpus is never copied whole
+            s, i = faiss.knn(q, x, min(k, hi - lo), metric=faiss.METRIC_INNER_PRODUCT)
+            S2, I2 = np.concatenate([S, s], 1), np.concatenate([I, np.where(i >= 0, i + lo, -1)], 1)
+            top = np.argsort(-S2, axis=1, kind='stable')[:, :k]
+            S, I = np.take_along_axis(S2, top, 1), np.take_along_axis(I2, top, 1)
+        return S, I
+    if index == 'ivf':
+        nlist = nlist or max(1, min(m // 39, int(4 * math.sqrt(m))))
+        ix = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = np.sort(np.random.default_rng(0).choice(m, min(m, 64 * nlist), replace=False))
+        ix.train(np.ascontiguousarray(docs[sample], dtype='float32'))
+        ix.nprobe = min(nprobe, nlist)
+    elif index == 'hnsw':
+        ix = faiss.IndexHNSWFlat(dim, M, faiss.METRIC_INNER_PRODUCT)
+        ix.hnsw.efSearch = max(ef_search, k)
+    else: raise ValueError(f"index must be 'flat', 'ivf' or 'hnsw', not {index!r}")
+    for lo, hi, x in _blocks(docs, block): ix.add(x)
+    return ix.search(q, k)
+
+def recall_vs_exact(
+    queries, docs, k=10, index='hnsw', n=1000, seed=0, **kw,
+)->float:
+    "Share of the exact top k that an approximate index finds, on n sampled queries."
+    q = np.asarray(queries)[np.sort(np.random.default_rng(seed).choice(len(queries), min(n, len(queries)), replace=False))]
+    _, exact = faiss_topk(q, docs, k); _, approx = faiss_topk(q, docs, k, index=index, **kw)
+    return float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx.tolist(), exact.tolist())]))
+
+def _cached_corpus(embedder, data, ids, cache_dir):
+    "Corpus vectors, from `cache_dir` when this model, tokenizer, contract and corpus were encoded before."
+    if cache_dir is None: return embedder.encode_passages([data.doc_text(i) for i in ids], names=ids).numpy()
+    f = Path(cache_dir)/f'corpus-{_fingerprint(embedder, data)}.npy'
+    if f.is_file():
+        try:
+            P = np.load(f, mmap_mode='r')
+            if P.ndim == 2 and P.shape[0] == len(ids): return P
+        except (ValueError, OSError, EOFError): pass
+        warnings.warn(f'{f}: unreadable or of the wrong shape; encoding again')
+    return embedder.encode_passages([data.doc_text(i) for i in ids], names=ids, out=f)
 
 def search(
     embedder,             # an `Embedder` (06_embed)
     data:RetrievalData,
     top_k=100,
-    cache_dir=None,       # where corpus embeddings are cached; None: no cache
+    cache_dir=None,       # where corpus vectors are cached (memory-mapped .npy, written atomically); None: no cache
+    index='flat',         # 'flat' (exact), 'ivf' or 'hnsw' (approximate: recall@10 against exact is printed)
+    **index_kw,           # nlist, nprobe, M, ef_search (see `faiss_topk`)
 ):
     "A run {qid: {doc_id: score}}: the top_k documents for each query."
     ids = list(data.corpus)
-    f = Path(cache_dir)/f'corpus-{_fingerprint(embedder, data)}.npy' if cache_dir else None
-    if f is not None and f.is_file(): P = np.load(f)
-    else:
-        P = embedder.encode_passages([data.doc_text(i) for i in ids]).numpy()
-        if f is not None: f.parent.mkdir(parents=True, exist_ok=True); np.save(f, P)
+    P = _cached_corpus(embedder, data, ids, cache_dir)
     qids = list(data.queries)
-    Q = embedder.encode_queries([data.queries[q] for q in qids]).numpy()
-    S, I = faiss_topk(Q, P, top_k)
+    Q = embedder.encode_queries([data.queries[q] for q in qids], names=qids).numpy()
+    S, I = faiss_topk(Q, P, top_k, index=index, **index_kw)
+    if index != 'flat': print(f'search: {index} recall@10 against exact search: {recall_vs_exact(Q, P, 10, index, **index_kw):.4f}')
     return {q: {ids[j]: float(s) for s, j in zip(S[i], I[i]) if j >= 0} for i, q in enumerate(qids)}
 
 def evaluate_retrieval(
@@ -205,9 +306,10 @@ def evaluate_retrieval(
     data:RetrievalData,
     k_values=(1, 3, 5, 10, 100),
     cache_dir=None,
+    ignore_identical_ids=True,
 ):
     "search + evaluate_run."
-    return evaluate_run(search(embedder, data, max(k_values), cache_dir), data.qrels, k_values)
+    return evaluate_run(search(embedder, data, max(k_values), cache_dir), data.qrels, k_values, ignore_identical_ids)
 
 # %% ../nbs/07_retrieval.ipynb #6aecdf1d
 def bm25_run(
@@ -234,17 +336,30 @@ def to_markdown(
     rows = ['| Model | ' + ' | '.join(metrics) + ' |', '|---' * (len(metrics) + 1) + '|']
     rows += [f'| {name} | ' + ' | '.join(f'{r[m]:.4f}' for m in metrics) + ' |' for name, r in results.items()]
     md = '\n'.join(rows) + '\n'
-    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(md)
+    if path:
+        with atomic_open(path) as f: f.write(md)
     return md
 
 # %% ../nbs/07_retrieval.ipynb #be0f62b7
-def _per_query(run, qrels, metric):
+def _per_query(run, qrels, metric, ignore_identical_ids=True):
     import pytrec_eval
     fam, _, k = metric.rpartition('_')
     measure = f'{fam}.{k}' if k.isdigit() else metric
-    run = {q: {d: float(s) for d, s in run.get(q, {}).items() if d != q} for q in qrels}
+    run = _drop_identical({q: {d: float(s) for d, s in run.get(q, {}).items()} for q in qrels}, qrels, ignore_identical_ids)
     res = pytrec_eval.RelevanceEvaluator(qrels, {measure}).evaluate(run)
     return {q: res[q][metric] if q in res else 0.0 for q in qrels}
+
+def bootstrap_ci(
+    d,                 # per-query differences
+    n_boot=10_000,
+    seed=0,
+    max_cells=1 << 22, # indices drawn at a time (32 MB): never n_boot x queries at once
+)->tuple:
+    "95% paired-bootstrap confidence interval of the mean of `d`."
+    d = np.asarray(d, dtype='float64'); rng = np.random.default_rng(seed)
+    step = max(1, max_cells // max(len(d), 1))
+    means = np.concatenate([d[rng.integers(0, len(d), (min(step, n_boot - s), len(d)))].mean(1) for s in range(0, n_boot, step)])
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 class RunComparison:
     "Per-query differences between two runs on one metric, with a bootstrap CI and examples."
@@ -253,10 +368,16 @@ class RunComparison:
         d = np.array([r['diff'] for r in table])
         self.wins, self.losses = int((d > 1e-9).sum()), int((d < -1e-9).sum())
         self.ties, self.mean_diff = len(d) - self.wins - self.losses, float(d.mean())
+    @property
+    def significant(self): return self.ci[0] > 0 or self.ci[1] < 0
+    def verdict(self):
+        "One phrase: is the difference real, or within noise?"
+        if not self.significant: return 'the 95% CI includes 0: within noise'
+        return f"the 95% CI excludes 0: {self.names[1]} is {'better' if self.mean_diff > 0 else 'worse'}"
     def summary(self):
         b, t = np.mean([r['base'] for r in self.table]), np.mean([r['tuned'] for r in self.table])
         return (f"{self.metric} on {len(self.table)} queries: {self.names[0]} {b:.4f} -> {self.names[1]} {t:.4f}, mean difference "
-                f"{self.mean_diff:+.4f} (95% CI {self.ci[0]:+.4f} to {self.ci[1]:+.4f}); {self.wins} wins, {self.losses} losses, {self.ties} ties")
+                f"{self.mean_diff:+.4f} (95% CI {self.ci[0]:+.4f} to {self.ci[1]:+.4f}); {self.wins} wins, {self.losses} losses, {self.ties} ties; {self.verdict()}")
     def examples_markdown(self):
         out = []
         for kind, rows in self.examples.items():
@@ -287,13 +408,13 @@ def compare_runs(
     n_boot=10_000,
     seed=0,
     names=('base', 'tuned'),
+    ignore_identical_ids=True,
 )->RunComparison:
     "Compare two runs query by query: wins/losses/ties, paired bootstrap CI, largest wins and losses."
-    b, t = _per_query(base_run, qrels, metric), _per_query(tuned_run, qrels, metric)
+    b, t = _per_query(base_run, qrels, metric, ignore_identical_ids), _per_query(tuned_run, qrels, metric, ignore_identical_ids)
     table = [{'qid': q, 'base': b[q], 'tuned': t[q], 'diff': t[q] - b[q]} for q in qrels]
     d = np.array([r['diff'] for r in table])
-    boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
-    ci = (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
+    ci = bootstrap_ci(d, n_boot, seed)
     def top3(run, q):
         docs = _trec_order({k: v for k, v in run.get(q, {}).items() if k != q})[:3]
         txt = lambda k: (data.doc_text(k)[:90] if data and k in data.corpus else k).replace('|', '/')
