@@ -11,70 +11,144 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from .core import DataError, write_jsonl
-from .retrieval import faiss_topk, _md5
+from .retrieval import RetrievalData, faiss_topk, _md5, _cached_corpus
 
 # %% ../nbs/08_mining.ipynb #a70228d1
 @dataclass
 class MiningReport:
-    "What `mine_hard_negatives` did: per-row ranks and scores, and how many candidates the margin removed."
+    "What `mine_hard_negatives` did: per-row ranks and scores, what the filters removed, and rows that came up short."
     rows: int
     negatives: int
     short_rows: int               # rows that got fewer than negative_number negatives
-    removed_by_margin: int
+    removed_by_margin: int        # candidates removed by the margin / score filters
     range_for_sampling: tuple
+    range_mode: str = 'raw'
+    positives_not_in_corpus: int = 0   # rows none of whose positives is in the corpus (by id or text): check the texts agree
     pos_scores: list = field(repr=False, default_factory=list)
     neg_scores: list = field(repr=False, default_factory=list)
-    neg_ranks: list = field(repr=False, default_factory=list)   # per row, the ranks of its negatives
+    neg_ranks: list = field(repr=False, default_factory=list)   # per row, the ranks of its negatives (in the raw ranking)
+    candidates: list = field(repr=False, default_factory=list)  # per row, the corpus indices that were eligible
     examples: list = field(repr=False, default_factory=list)
     def __str__(self):
         lo, hi = self.range_for_sampling
-        return (f'Mined {self.negatives:,} negatives for {self.rows:,} queries from ranks {lo}-{hi}; {self.short_rows} rows got fewer than asked; '
-                f'the margin filter removed {self.removed_by_margin:,} candidates. Mean score: positives {np.mean(self.pos_scores):.3f}, '
-                f'negatives {np.mean(self.neg_scores) if self.neg_scores else float("nan"):.3f}')
+        where = 'the raw ranking (FlagEmbedding)' if self.range_mode == 'raw' else 'the ranking without positives (sentence-transformers)'
+        s = (f'Mined {self.negatives:,} negatives for {self.rows:,} queries from ranks {lo}-{hi} of {where}; {self.short_rows} rows got fewer than asked; '
+             f'the filters removed {self.removed_by_margin:,} candidates. Mean score: positives {np.mean(self.pos_scores):.3f}, '
+             f'negatives {np.mean(self.neg_scores) if self.neg_scores else float("nan"):.3f}')
+        if self.positives_not_in_corpus: s += (f'. WARNING: for {self.positives_not_in_corpus} rows no positive was found in the corpus, by id or by text; '
+                                               'if the corpus writes them differently (a title in front?), they may have been mined as negatives')
+        return s
+
+def _check_mine_rows(rows):
+    if not rows: raise DataError('no rows to mine negatives for')
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict): raise DataError(f'row {i}: expected a JSON object, got {type(r).__name__}')
+        if not isinstance(r.get('query'), str) or not r['query'].strip(): raise DataError(f'row {i}, query: missing or empty')
+        if not isinstance(r.get('pos'), list) or not r['pos'] or not all(isinstance(x, str) for x in r['pos']):
+            raise DataError(f'row {i}, pos: expected a non-empty list of strings, got {r.get("pos")!r:.60}')
+        if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
+            raise DataError(f'row {i}, neg: expected a list of strings, got {r.get("neg")!r:.60}')
+        if not isinstance(r.get('pos_ids', []), list): raise DataError(f'row {i}, pos_ids: expected a list of ids, got {r.get("pos_ids")!r:.60}')
+
+def _corpus_data(corpus, rows):
+    "The corpus as RetrievalData (ids, records) and a text -> indices lookup that knows both 'title text' and 'text'."
+    if corpus is None: corpus = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
+    if isinstance(corpus, RetrievalData): recs = corpus.corpus
+    elif isinstance(corpus, dict): recs = {str(k): v if isinstance(v, dict) else {'title': '', 'text': v} for k, v in corpus.items()}
+    else: recs = {_md5(t): {'title': '', 'text': t} for t in corpus}
+    for k, v in recs.items():
+        if not isinstance(v.get('text'), str): raise DataError(f'corpus document {k!r}: text: expected a string, got {v.get("text")!r:.40}')
+    data = RetrievalData(recs, {}, {})
+    ids = list(recs)
+    lookup = {}
+    for j, k in enumerate(ids):
+        for t in {data.doc_text(k), recs[k]['text'].strip()}: lookup.setdefault(' '.join(t.split()), []).append(j)
+    return data, ids, lookup
 
 def mine_hard_negatives(
-    embedder,                    # an `Embedder` (or anything with encode_queries / encode_passages)
-    rows,                        # [{query, pos: [...], neg: [...]?, ...}]
-    corpus=None,                 # texts (list) or {doc_id: text}; default: every pos and neg text in `rows`
-    range_for_sampling=(2, 200), # sample from these ranks (after removing positives)
+    embedder,                    # an `Embedder`
+    rows,                        # [{query, pos: [...], neg: [...]?, pos_ids: [...]?, ...}]
+    corpus=None,                 # RetrievalData, {doc_id: text or {'title', 'text'}}, or a list of texts; default: the rows' texts
+    range_for_sampling=(10, 210),# ranks to sample from (0-based, end excluded)
     negative_number=15,          # negatives kept per query
-    false_negative_margin=None,  # e.g. 0.05: drop candidates scoring above (1 - margin) * the positive's score
+    range_mode='raw',            # 'raw': ranks of the raw ranking, positives removed after (FlagEmbedding's hn_mine);
+                                 # 'filtered': ranks after removing positives and filtered candidates (sentence-transformers)
+    relative_margin=None,        # drop candidates scoring above pos - |pos| * margin (pos: the query's lowest positive score)
+    absolute_margin=None,        # drop candidates scoring above pos - margin
+    max_score=None,              # drop candidates scoring above this
+    min_score=None,              # drop candidates scoring below this
+    sampling='random',           # 'random' (FlagEmbedding) or 'top' (the first negative_number of the window)
     seed=42,
+    cache_dir=None,              # reuse (or write) the corpus vectors `search` caches
     out=None,                    # also write the mined rows here (FlagEmbedding jsonl)
+    false_negative_margin=None,  # older name of relative_margin
 ):
-    "`(rows with mined `neg`, MiningReport)`: hard negatives sampled from a rank range, never a positive."
+    "`(rows with mined `neg`, MiningReport)`: hard negatives sampled from a rank range, never a positive of the query."
     lo, hi = range_for_sampling
     if not 0 <= lo < hi: raise ValueError(f'range_for_sampling must be (lo, hi) with 0 <= lo < hi, got {range_for_sampling}')
-    for i, r in enumerate(rows):
-        if not isinstance(r.get('query'), str) or not r['query'].strip(): raise DataError(f'row {i}, query: missing or empty')
-        if not isinstance(r.get('pos'), list) or not r['pos']: raise DataError(f'row {i}, pos: expected a non-empty list')
-    if corpus is None: corpus = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
-    ids, texts = (list(corpus), list(corpus.values())) if isinstance(corpus, dict) else ([_md5(t) for t in corpus], list(corpus))
-    P = np.asarray(embedder.encode_passages(texts), dtype='float32')
+    if range_mode not in ('raw', 'filtered'): raise ValueError(f"range_mode must be 'raw' or 'filtered', not {range_mode!r}")
+    if sampling not in ('random', 'top'): raise ValueError(f"sampling must be 'random' or 'top', not {sampling!r}")
+    if not isinstance(negative_number, int) or negative_number < 1: raise ValueError(f'negative_number must be a whole number >= 1, got {negative_number!r}')
+    relative_margin = relative_margin if relative_margin is not None else false_negative_margin
+    _check_mine_rows(rows)
+    data, ids, lookup = _corpus_data(corpus, rows)
+    idx_of = {k: j for j, k in enumerate(ids)}
+    norm = lambda t: ' '.join(t.split())
+    # a positive written without the title the corpus puts in front: found by its ending
+    unseen = {norm(t) for r in rows for t in r['pos'] if norm(t) not in lookup}
+    if unseen:
+        tails = {t[-64:]: t for t in unseen}
+        for j, k in enumerate(ids):
+            d = norm(data.doc_text(k)); t = tails.get(d[-64:])
+            if t is not None and d.endswith(' ' + t): lookup.setdefault(t, []).append(j)
+    # every positive of every row with the same query text, as corpus indices (by id and by text)
+    pos_idx, missing = {}, 0
+    for r in rows:
+        s = pos_idx.setdefault(r['query'], set())
+        found = {idx_of[str(k)] for k in r.get('pos_ids', []) + ([r['pos_id']] if 'pos_id' in r else []) if str(k) in idx_of}
+        found |= {j for t in r['pos'] for j in lookup.get(norm(t), [])}
+        missing += not found; s |= found
+    P = _cached_corpus(embedder, data, ids, cache_dir)
     Q = np.asarray(embedder.encode_queries([r['query'] for r in rows]), dtype='float32')
-    max_pos = max(len(r['pos']) + len(r.get('pos_ids', [])) for r in rows)
-    S, I = faiss_topk(Q, P, hi + max_pos + 1)
-    pos_list = sorted({t for r in rows for t in r['pos']})
-    PV = dict(zip(pos_list, np.asarray(embedder.encode_passages(pos_list), dtype='float32')))   # every positive, encoded once
+    max_pos = max(map(len, pos_idx.values()))
+    filters = any(x is not None for x in (relative_margin, absolute_margin, max_score, min_score))
+    depth = hi if range_mode == 'raw' else hi + max_pos + 1 + (10 * negative_number if filters else 0)   # room for what is removed
+    S, I = faiss_topk(Q, P, depth)
+    # a positive's score: from the corpus vector when it is there, else encoded (once)
+    extra = sorted({t for r in rows for t in r['pos'] if not lookup.get(norm(t))})
+    EV = dict(zip(extra, np.asarray(embedder.encode_passages(extra), dtype='float32'))) if extra else {}
     rng = random.Random(seed)
-    mined, rep = [], MiningReport(len(rows), 0, 0, 0, tuple(range_for_sampling))
+    mined, rep = [], MiningReport(len(rows), 0, 0, 0, tuple(range_for_sampling), range_mode, missing)
     for i, r in enumerate(rows):
-        pos_text, pos_ids = set(r['pos']), set(r.get('pos_ids', [])) | ({r['pos_id']} if 'pos_id' in r else set())
-        cands = [(j, s) for j, s in zip(I[i], S[i]) if j >= 0 and texts[j] not in pos_text and ids[j] not in pos_ids and texts[j] != r['query']]
-        window = [(rank, j, s) for rank, (j, s) in enumerate(cands) if lo <= rank < hi]
-        p_score = float(max(PV[t] @ Q[i] for t in r['pos']))
-        if false_negative_margin is not None:
-            keep = [c for c in window if c[2] <= (1 - false_negative_margin) * p_score]
-            rep.removed_by_margin += len(window) - len(keep); window = keep
-        pick = sorted(rng.sample(window, min(negative_number, len(window))))
+        pos = pos_idx[r['query']]
+        p_scores = [float(np.asarray(P[j]) @ Q[i]) for j in pos] + [float(EV[t] @ Q[i]) for t in r['pos'] if t in EV]
+        p_min = min(p_scores)
+        def ok(j, s):
+            return not ((relative_margin is not None and s > p_min - abs(p_min) * relative_margin) or
+                        (absolute_margin is not None and s > p_min - absolute_margin) or
+                        (max_score is not None and s > max_score) or (min_score is not None and s < min_score))
+        ranked = [(rank, int(j), float(s)) for rank, (j, s) in enumerate(zip(I[i], S[i])) if j >= 0]
+        is_neg = lambda j: j not in pos and norm(data.doc_text(ids[j])) != norm(r['query'])
+        if range_mode == 'raw':
+            window = [c for c in ranked[lo:hi] if is_neg(c[1])]
+            kept = [c for c in window if ok(c[1], c[2])]
+        else:
+            eligible = [c for c in ranked if is_neg(c[1])]
+            kept_all = [c for c in eligible if ok(c[1], c[2])]
+            window, kept = eligible, kept_all[lo:hi]
+        rep.removed_by_margin += len(window) - len([c for c in window if ok(c[1], c[2])])
+        pick = kept[:negative_number] if sampling == 'top' else sorted(rng.sample(kept, min(negative_number, len(kept))))
         rep.short_rows += len(pick) < negative_number
-        rep.negatives += len(pick); rep.pos_scores.append(p_score)
-        rep.neg_scores += [float(s) for _, _, s in pick]; rep.neg_ranks.append([rank for rank, _, _ in pick])
-        mined.append({**{k: v for k, v in r.items() if k != 'neg'}, 'neg': [texts[j] for _, j, _ in pick]})
-        if len(rep.examples) < 3 and pick: rep.examples.append({'query': r['query'], 'pos': r['pos'][0], 'pos_score': p_score,
-                                                               'negatives': [(rank, float(s), texts[j]) for rank, j, s in pick[:3]]})
+        rep.negatives += len(pick); rep.pos_scores.append(max(p_scores))
+        rep.neg_scores += [s for _, _, s in pick]; rep.neg_ranks.append([rank for rank, _, _ in pick])
+        rep.candidates.append([j for _, j, _ in kept])
+        mined.append({**{k: v for k, v in r.items() if k not in ('neg', 'neg_ids')}, 'neg': [data.doc_text(ids[j]) for _, j, _ in pick],
+                      'neg_ids': [ids[j] for _, j, _ in pick]})
+        if len(rep.examples) < 3 and pick: rep.examples.append({'query': r['query'], 'pos': r['pos'][0], 'pos_score': max(p_scores),
+                                                               'negatives': [(rank, s, data.doc_text(ids[j])) for rank, j, s in pick[:3]]})
     if out: write_jsonl(out, mined)
     return mined, rep
+
 
 # %% ../nbs/08_mining.ipynb #ff9b6e4e
 def mining_report(

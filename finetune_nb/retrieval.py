@@ -274,7 +274,7 @@ def recall_vs_exact(
 
 def _cached_corpus(embedder, data, ids, cache_dir):
     "Corpus vectors, from `cache_dir` when this model, tokenizer, contract and corpus were encoded before."
-    if cache_dir is None: return embedder.encode_passages([data.doc_text(i) for i in ids], names=ids).numpy()
+    if cache_dir is None: return np.asarray(embedder.encode_passages([data.doc_text(i) for i in ids], names=ids), dtype='float32')
     f = Path(cache_dir)/f'corpus-{_fingerprint(embedder, data)}.npy'
     if f.is_file():
         try:
@@ -296,7 +296,7 @@ def search(
     ids = list(data.corpus)
     P = _cached_corpus(embedder, data, ids, cache_dir)
     qids = list(data.queries)
-    Q = embedder.encode_queries([data.queries[q] for q in qids], names=qids).numpy()
+    Q = np.asarray(embedder.encode_queries([data.queries[q] for q in qids], names=qids), dtype='float32')
     S, I = faiss_topk(Q, P, top_k, index=index, **index_kw)
     if index != 'flat': print(f'search: {index} recall@10 against exact search: {recall_vs_exact(Q, P, 10, index, **index_kw):.4f}')
     return {q: {ids[j]: float(s) for s, j in zip(S[i], I[i]) if j >= 0} for i, q in enumerate(qids)}
