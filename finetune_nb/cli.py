@@ -197,18 +197,38 @@ def _parser():
     s.add_argument('--padding-free', action='store_true', help='concatenate each batch into one row without padding')
     s.add_argument('--resume', action='store_true'); s.add_argument('--no-merge', action='store_true', help='skip writing the merged model')
     e = sub.add_parser('embed', help='contrastive fine-tuning of an embedding model on {query, pos, neg} rows')
-    e.add_argument('--data'); e.add_argument('--model', default='minilm', help="'minilm' or a folder written by save_embedder")
-    e.add_argument('--out', default='runs/embed'); e.add_argument('--epochs', type=float, default=1.0); e.add_argument('--max-steps', type=int, default=-1)
-    e.add_argument('--batch', type=int, default=32); e.add_argument('--group', type=int, default=1, help='train_group_size')
-    e.add_argument('--lr', type=float, default=2e-5); e.add_argument('--temperature', type=float, default=None)
-    e.add_argument('--save-steps', type=int, default=None); e.add_argument('--resume', action='store_true')
-    m = sub.add_parser('mine', help='mine hard negatives for {query, pos} rows')
-    m.add_argument('--data'); m.add_argument('--out'); m.add_argument('--corpus', default=None)
-    m.add_argument('--model', default='minilm'); m.add_argument('--range', type=int, nargs=2, default=[2, 200])
-    m.add_argument('--negatives', type=int, default=15); m.add_argument('--margin', type=float, default=None)
+    e.add_argument('--data'); e.add_argument('--model', default='minilm', help="'minilm', a folder written by save_embedder, a sentence-transformers folder or a hub id")
+    e.add_argument('--out', default='runs/embed'); e.add_argument('--epochs', type=_positive_float, default=1.0)
+    e.add_argument('--max-steps', type=_positive_int, default=None, help='optimizer steps (overrides --epochs)')
+    e.add_argument('--batch', type=_positive_int, default=32, help='queries per step')
+    e.add_argument('--group', type=_positive_int, default=1, help='train_group_size: 1 positive + (group - 1) negatives per query')
+    e.add_argument('--lr', type=_positive_float, default=2e-5); e.add_argument('--warmup-ratio', type=float, default=0.1)
+    e.add_argument('--temperature', type=_positive_float, default=None, help="τ (default: the contract's, 0.05)")
+    e.add_argument('--learn-temperature', action='store_true', help='learn τ, with its own learning rate')
+    e.add_argument('--dropout', type=float, default=None, help='set the encoder dropout (0: off, faster on CPU)')
+    e.add_argument('--bf16', action='store_true', help='bfloat16 autocast (a GPU, or a CPU with AVX512-BF16/AMX)')
+    e.add_argument('--save-steps', type=_positive_int, default=None); e.add_argument('--resume', action='store_true')
+    m = sub.add_parser('mine', help='mine hard negatives for {query, pos} rows, or for the judged queries of a BEIR folder')
+    m.add_argument('--data', help='rows (JSONL) or a BEIR folder (its --split judgements become the rows, its corpus the --corpus)')
+    m.add_argument('--split', default='train', help='with a BEIR folder: which qrels/{split}.tsv')
+    m.add_argument('--out'); m.add_argument('--corpus', default=None, help='a corpus JSONL (id or _id, text, optional title)')
+    m.add_argument('--model', default='minilm'); m.add_argument('--range', type=_count, nargs=2, default=[10, 210], help='ranks lo hi (FlagEmbedding: 10 210)')
+    m.add_argument('--range-mode', choices=['raw', 'filtered'], default='raw', help="raw: FlagEmbedding's meaning; filtered: sentence-transformers'")
+    m.add_argument('--negatives', type=_positive_int, default=15); m.add_argument('--sampling', choices=['random', 'top'], default='random')
+    m.add_argument('--relative-margin', '--margin', type=float, default=None); m.add_argument('--absolute-margin', type=float, default=None)
+    m.add_argument('--max-score', type=float, default=None); m.add_argument('--min-score', type=float, default=None)
+    m.add_argument('--cache', default=None, help='a folder for corpus vectors, shared with eval')
     v = sub.add_parser('eval', help='evaluate an embedding model (and BM25) on a BEIR or FlagEmbedding-eval folder')
     v.add_argument('--data'); v.add_argument('--format', choices=['beir', 'flag'], default='beir'); v.add_argument('--split', default='test')
-    v.add_argument('--model', default='minilm'); v.add_argument('--out', default=None, help='write the markdown table here')
+    v.add_argument('--model', default='minilm'); v.add_argument('--out', default=None, help='write the markdown table (and the comparison) here')
+    v.add_argument('--baseline', default=None, help='a second model: per-query comparison of --model against it, with a bootstrap CI')
+    v.add_argument('--keep-identical-ids', action='store_true', help="don't drop a document whose id equals the query's (BEIR's rule)")
+    v.add_argument('--index', choices=['flat', 'ivf', 'hnsw'], default='flat'); v.add_argument('--cache', default=None, help='a folder for corpus vectors')
+    for q in (e, m, v):
+        q.add_argument('--pooling', choices=['mean', 'cls', 'last_token'], default=None, help='for a model without a contract')
+        q.add_argument('--query-prefix', default=None); q.add_argument('--passage-prefix', default=None)
+        q.add_argument('--query-max-len', type=_positive_int, default=None); q.add_argument('--passage-max-len', type=_positive_int, default=None)
+        q.add_argument('--no-normalize', action='store_true', help='do not L2-normalise the vectors')
     for q in (s, e, m, v): q.add_argument('--config', default=None, help='a YAML file of option values')
     return p
 
@@ -303,37 +323,70 @@ def cmd_sft(a):
     if not a.no_merge: merge_and_save(pm, tok, out/'merged', inplace=True)
     print(f'sft: {res.steps} steps; loss log {out/"training_loss.json"}, plot {out/"loss.png"}, adapter {out/"adapter"}')
 
+def _embedder(a, name=None):
+    "load_embedder with the contract fields given as flags (--pooling, --query-prefix, ...)."
+    from finetune_nb.embed import load_embedder
+    kw = {k: getattr(a, k) for k in ('pooling', 'query_prefix', 'passage_prefix', 'query_max_len', 'passage_max_len') if getattr(a, k, None) is not None}
+    if getattr(a, 'no_normalize', False): kw['normalize'] = False
+    return load_embedder(name or a.model, **kw)
+
+def _writable(path):
+    "Fail now, before hours of work, if `path` cannot be written."
+    import tempfile
+    p = Path(path); d = p.parent
+    if p.is_dir(): raise IsADirectoryError(f'{p}: is a folder; give a file name')
+    try: d.mkdir(parents=True, exist_ok=True); tempfile.TemporaryFile(dir=d).close()
+    except OSError as e: raise OSError(f'{p}: cannot be written ({e.strerror or e})') from None
+
 def cmd_embed(a):
-    from finetune_nb.embed import load_embedder, train_embedder, save_embedder, EmbedArgs
-    rows = _rows(a.data)
-    emb = load_embedder(a.model)
-    if a.temperature: emb.contract.temperature = a.temperature
-    res = train_embedder(emb, rows, args=EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps, batch_size=a.batch,
-                                                            train_group_size=a.group, lr=a.lr, save_steps=a.save_steps), resume=a.resume)
+    from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, _check_embed_rows, _check_groups
+    rows = _rows(a.data); _check_embed_rows(rows); _check_groups(rows, a.group)     # bad rows are named before the model loads
+    args = EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps or -1, batch_size=a.batch, train_group_size=a.group, lr=a.lr,
+                     warmup_ratio=a.warmup_ratio, save_steps=a.save_steps, learn_temperature=a.learn_temperature, dropout=a.dropout, bf16=a.bf16 or None)
+    emb = _embedder(a)
+    if a.temperature is not None: emb.contract.temperature = a.temperature
+    res = train_embedder(emb, rows, args=args, resume=a.resume)
     save_embedder(emb, Path(a.out)/'model')
-    print(f'embed: {res.steps} steps; loss log {Path(a.out)/"loss_history.json"}, model {Path(a.out)/"model"}')
+    print(f'embed: {res.steps} steps in {res.runtime_s:.0f} s; loss log {Path(a.out)/"loss_history.json"}, model {Path(a.out)/"model"}')
+
+def _corpus_file(path):
+    "A corpus JSONL as {id: {'title', 'text'}}; errors name file:line (a duplicate id too)."
+    from finetune_nb.retrieval import _records
+    first = next(iter(read_jsonl(path)), {})
+    key = 'id' if isinstance(first, dict) and 'id' in first else '_id'
+    return {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(path, key, ['text']).items()}
 
 def cmd_mine(a):
-    from finetune_nb.embed import load_embedder
-    from finetune_nb.mining import mine_hard_negatives
-    corpus = None
-    if a.corpus:
-        corpus = {}
-        for n, r in read_jsonl(a.corpus, with_lines=True):
-            k = r.get('id', r.get('_id'))
-            if k is None or 'text' not in r: raise DataError(f'{a.corpus}:{n}: needs `id` (or `_id`) and `text`')
-            corpus[str(k)] = f"{r.get('title') or ''} {r['text']}".strip()
-    rows = _rows(a.data)                      # read (and check) the data before loading a model
-    mined, rep = mine_hard_negatives(load_embedder(a.model), rows, corpus, tuple(a.range), a.negatives, a.margin, out=a.out)
+    from finetune_nb.mining import mine_hard_negatives, _check_mine_rows
+    from finetune_nb.retrieval import load_beir, rows_from_qrels
+    _writable(a.out)
+    if Path(a.data).is_dir():
+        data = load_beir(a.data, a.split)
+        rows, corpus = rows_from_qrels(data), data
+        if a.corpus: raise ValueError('--corpus: a BEIR folder brings its own corpus')
+        print(f'mine: {len(rows)} judged queries of {a.data} ({a.split}), {sum(len(r["pos"]) for r in rows)} positives, {len(data.corpus):,} documents')
+    else:
+        rows = _rows(a.data); _check_mine_rows(rows)      # read and check the data before loading a model
+        corpus = _corpus_file(a.corpus) if a.corpus else None
+    mined, rep = mine_hard_negatives(_embedder(a), rows, corpus, tuple(a.range), a.negatives, a.range_mode, a.relative_margin, a.absolute_margin,
+                                     a.max_score, a.min_score, a.sampling, cache_dir=a.cache, out=a.out)
     print(f'mine: {rep}\nmine: wrote {a.out}')
 
 def cmd_eval(a):
-    from finetune_nb.embed import load_embedder
-    from finetune_nb.retrieval import load_beir, load_flag_eval, evaluate_retrieval, evaluate_run, bm25_run, to_markdown
+    from finetune_nb.retrieval import load_beir, load_flag_eval, search, evaluate_run, bm25_run, to_markdown, compare_runs
+    if a.out: _writable(a.out)
     data = (load_beir if a.format == 'beir' else load_flag_eval)(a.data, a.split)
-    res = {str(a.model): evaluate_retrieval(load_embedder(a.model), data), 'BM25': evaluate_run(bm25_run(data), data.qrels)}
-    print(to_markdown(res, a.out), end='')
-    if a.out: print(f'eval: wrote {a.out}')
+    keep = not a.keep_identical_ids
+    runs = {str(a.model): search(_embedder(a), data, 100, a.cache, a.index)}
+    if a.baseline: runs = {str(a.baseline): search(_embedder(a, a.baseline), data, 100, a.cache, a.index), **runs}
+    runs['BM25'] = bm25_run(data)
+    md = to_markdown({k: evaluate_run(r, data.qrels, ignore_identical_ids=keep) for k, r in runs.items()})
+    if a.baseline: md += '\n' + compare_runs(runs[str(a.baseline)], runs[str(a.model)], data.qrels, names=(str(a.baseline), str(a.model)),
+                                            ignore_identical_ids=keep).summary() + '\n'
+    print(md, end='', flush=True)                     # the results are on screen before anything can fail to be written
+    if a.out:
+        with atomic_open(a.out) as f: f.write(md)
+        print(f'eval: wrote {a.out}')
 
 def main(argv=None):
     "Entry point of the `finetune_nb` console script."

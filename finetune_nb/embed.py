@@ -377,6 +377,16 @@ def _clear_old_checkpoints(out):
     for d in old: shutil.rmtree(d)
     if old: print(f'{out}: removed {len(old)} checkpoint folder(s) of an earlier run (pass resume=True to continue one instead)')
 
+def _check_groups(rows, G):
+    "Every row can fill a group of G: it has G - 1 negatives, or passages that are not its query's positives to draw from."
+    if G == 1: return
+    pos_of, texts = _positives_by_query(rows), {t for r in rows for t in r['pos'] + r.get('neg', [])}
+    for i, r in enumerate(rows):
+        negs = [n for n in r.get('neg', []) if n not in pos_of[r['query']]]
+        if len(negs) < G - 1 and len(texts) <= len(pos_of[r['query']]):
+            raise DataError(f'row {i}: train_group_size={G} needs {G - 1} negatives; the row has {len(negs)} and every other passage '
+                            f'of the data is a positive of its query, so none can be drawn at random. Add negatives or lower train_group_size')
+
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
@@ -403,11 +413,7 @@ def train_embedder(
     negs_of = [[pid[t] for t in r.get('neg', []) if pid[t] not in pos_of[r['query']]] for r in train_rows]
     dropped = sum(len(r.get('neg', [])) for r in train_rows) - sum(map(len, negs_of))
     if dropped: print(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
-    if G > 1:
-        for i, r in enumerate(train_rows):
-            if len(negs_of[i]) < G - 1 and len(texts) <= len(pos_of[r['query']]):
-                raise DataError(f'row {i}: train_group_size={G} needs {G - 1} negatives; the row has {len(negs_of[i])} and every other passage '
-                                f'of the data is a positive of its query, so none can be drawn at random. Add negatives or lower train_group_size')
+    _check_groups(train_rows, G)
     p_ids, q_ids = embedder.tokenize(texts, 'passage'), embedder.tokenize([r['query'] for r in train_rows], 'query')
     per_epoch = math.ceil(len(train_rows) / args.batch_size)
     total = args.max_steps if args.max_steps > 0 else math.ceil(args.epochs * per_epoch)
