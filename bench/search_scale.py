@@ -9,7 +9,10 @@ import argparse, json, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 
-def peak_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def peak_gb():
+    "Peak RSS of this process since the last reset (VmHWM; ru_maxrss would carry the parent's RSS over fork and exec)."
+    from finetune_nb.core import _proc_status_gb
+    return _proc_status_gb('VmHWM') * 1e9 / 2**30
 
 def make(path, n, dim, seed=0):
     "n clustered unit vectors (1,000 centres) written block by block into a .npy memmap; queries drawn near random rows."
@@ -24,7 +27,9 @@ def make(path, n, dim, seed=0):
 
 def child(kind, path, qpath, k):
     "One index in this process: build, search, report time and peak RSS (JSON on stdout)."
+    from finetune_nb.core import _reset_rss_peak
     from finetune_nb.retrieval import faiss_topk
+    _reset_rss_peak()                 # from here on, this process's own peak (imports included)
     X = np.load(path, mmap_mode='r'); Q = np.load(qpath)
     t = time.perf_counter(); S, I = faiss_topk(Q, X, k, index=kind); secs = time.perf_counter() - t
     np.save(qpath.replace('.npy', f'-{kind}.npy'), I)
@@ -39,7 +44,8 @@ def encode_part(n):
     base = [f"{r.get('title', '')} {r['text']}".strip() for r in read_jsonl(sci)] if sci.is_file() else list(shell_commands()['corpus'].values())
     texts = [f'{base[i % len(base)]} (note {i})' for i in range(n)]
     emb = load_embedder('minilm', device='cpu')
-    before = peak_gb()
+    from finetune_nb.core import _reset_rss_peak
+    _reset_rss_peak(); before = peak_gb()
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter(); P = emb.encode_passages(texts, out=Path(d)/'p.npy', batch_size=64, progress=True); secs = time.perf_counter() - t
         size = P.nbytes / 2**30
@@ -52,6 +58,13 @@ def main():
     p.add_argument('--child', nargs=4, default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child: return child(a.child[0], a.child[1], a.child[2], int(a.child[3]))
+    if a.n: index_part(a)
+    if a.encode:
+        e = encode_part(a.encode)
+        print(f'encode: {e["n"]:,} {e["source"]} passages in {e["seconds"]:.0f} s ({e["n"] / e["seconds"]:.0f}/s), vectors {e["vectors_gb"] * 1024:.0f} MiB '
+              f'to a memmap; peak RSS {e["peak_gb"]:.2f} GiB ({e["peak_before_gb"]:.2f} GiB with the model loaded, before encoding)')
+
+def index_part(a):
     with tempfile.TemporaryDirectory() as d:
         path, qpath = f'{d}/x.npy', f'{d}/q.npy'
         t = time.perf_counter(); make(path, a.n, a.dim)
@@ -71,9 +84,5 @@ def main():
             r['recall'] = float(np.mean([len(set(x) & set(e)) / 10 for x, e in zip(I.tolist(), exact.tolist())]))
             print(f'{kind:>5}: build + search {r["seconds"]:7.1f} s, peak RSS {r["peak_gb"]:.2f} GiB = {r["peak_gb"] / gb:.2f}x the vectors, '
                   f'recall@10 vs exact {r["recall"]:.4f}, time ratio vs flat {r["seconds"] / res["flat"]["seconds"]:.2f}', flush=True)
-    if a.encode:
-        e = encode_part(a.encode)
-        print(f'encode: {e["n"]:,} {e["source"]} passages in {e["seconds"]:.0f} s ({e["n"] / e["seconds"]:.0f}/s), vectors {e["vectors_gb"] * 1024:.0f} MiB '
-              f'to a memmap; peak RSS {e["peak_gb"]:.2f} GiB ({e["peak_before_gb"]:.2f} GiB with the model loaded, before encoding)')
 
 if __name__ == '__main__': main()

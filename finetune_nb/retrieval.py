@@ -254,8 +254,9 @@ def faiss_topk(
     if index == 'ivf':
         nlist = nlist or max(1, min(m // 39, int(4 * math.sqrt(m))))
         ix = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.sort(np.random.default_rng(0).choice(m, min(m, 64 * nlist), replace=False))
-        ix.train(np.ascontiguousarray(docs[sample], dtype='float32'))
+        sample = np.sort(np.random.default_rng(0).choice(m, min(m, 40 * nlist), replace=False))
+        train = np.ascontiguousarray(docs[sample], dtype='float32'); _release(docs, 0, m)   # the sample touched pages all over the file
+        ix.train(train); del train
         ix.nprobe = min(nprobe, nlist)
     elif index == 'hnsw':
         ix = faiss.IndexHNSWFlat(dim, M, faiss.METRIC_INNER_PRODUCT)
