@@ -12,7 +12,7 @@ import numpy as np
 def peak_gb():
     "Peak RSS of this process since the last reset (VmHWM; ru_maxrss would carry the parent's RSS over fork and exec)."
     from finetune_nb.core import _proc_status_gb
-    return _proc_status_gb('VmHWM') * 1e9 / 2**30
+    return _proc_status_gb('VmHWM')          # GiB (kB / 1024**2)
 
 def make(path, n, dim, seed=0):
     "n clustered unit vectors (1,000 centres) written block by block into a .npy memmap; queries drawn near random rows."

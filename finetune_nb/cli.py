@@ -352,7 +352,10 @@ def cmd_embed(a):
 def _corpus_file(path):
     "A corpus JSONL as {id: {'title', 'text'}}; errors name file:line (a duplicate id too)."
     from finetune_nb.retrieval import _records
-    first = next(iter(read_jsonl(path)), {})
+    if not Path(path).is_file(): raise FileNotFoundError(f'{path}: no such file')
+    with open(path, encoding='utf-8') as f: head = next((l for l in f if l.strip()), '')   # the first record names the id field
+    try: first = json.loads(head)
+    except json.JSONDecodeError: first = {}                   # _records reports the bad line
     key = 'id' if isinstance(first, dict) and 'id' in first else '_id'
     return {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(path, key, ['text']).items()}
 

@@ -27,7 +27,6 @@ class MiningReport:
     pos_scores: list = field(repr=False, default_factory=list)
     neg_scores: list = field(repr=False, default_factory=list)
     neg_ranks: list = field(repr=False, default_factory=list)   # per row, the ranks of its negatives (in the raw ranking)
-    candidates: list = field(repr=False, default_factory=list)  # per row, the corpus indices that were eligible
     examples: list = field(repr=False, default_factory=list)
     def __str__(self):
         lo, hi = self.range_for_sampling
@@ -50,6 +49,8 @@ def _check_mine_rows(rows):
             raise DataError(f'row {i}, neg: expected a list of strings, got {r.get("neg")!r:.60}')
         if not isinstance(r.get('pos_ids', []), list): raise DataError(f'row {i}, pos_ids: expected a list of ids, got {r.get("pos_ids")!r:.60}')
 
+def _norm(t): return ' '.join(t.split())   # texts compared with whitespace normalised
+
 def _corpus_data(corpus, rows):
     "The corpus as RetrievalData (ids, records) and a text -> indices lookup that knows both 'title text' and 'text'."
     if corpus is None: corpus = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
@@ -62,7 +63,7 @@ def _corpus_data(corpus, rows):
     ids = list(recs)
     lookup = {}
     for j, k in enumerate(ids):
-        for t in {data.doc_text(k), recs[k]['text'].strip()}: lookup.setdefault(' '.join(t.split()), []).append(j)
+        for t in {data.doc_text(k), recs[k]['text']}: lookup.setdefault(_norm(t), []).append(j)
     return data, ids, lookup
 
 def mine_hard_negatives(
@@ -93,20 +94,19 @@ def mine_hard_negatives(
     _check_mine_rows(rows)
     data, ids, lookup = _corpus_data(corpus, rows)
     idx_of = {k: j for j, k in enumerate(ids)}
-    norm = lambda t: ' '.join(t.split())
     # a positive written without the title the corpus puts in front: found by its ending
-    unseen = {norm(t) for r in rows for t in r['pos'] if norm(t) not in lookup}
+    unseen = {_norm(t) for r in rows for t in r['pos'] if _norm(t) not in lookup}
     if unseen:
         tails = {t[-64:]: t for t in unseen}
         for j, k in enumerate(ids):
-            d = norm(data.doc_text(k)); t = tails.get(d[-64:])
+            d = _norm(data.doc_text(k)); t = tails.get(d[-64:])
             if t is not None and d.endswith(' ' + t): lookup.setdefault(t, []).append(j)
     # every positive of every row with the same query text, as corpus indices (by id and by text)
     pos_idx, missing = {}, 0
     for r in rows:
         s = pos_idx.setdefault(r['query'], set())
         found = {idx_of[str(k)] for k in r.get('pos_ids', []) + ([r['pos_id']] if 'pos_id' in r else []) if str(k) in idx_of}
-        found |= {j for t in r['pos'] for j in lookup.get(norm(t), [])}
+        found |= {j for t in r['pos'] for j in lookup.get(_norm(t), [])}
         missing += not found; s |= found
     P = _cached_corpus(embedder, data, ids, cache_dir)
     Q = np.asarray(embedder.encode_queries([r['query'] for r in rows]), dtype='float32')
@@ -115,7 +115,7 @@ def mine_hard_negatives(
     depth = hi if range_mode == 'raw' else hi + max_pos + 1 + (10 * negative_number if filters else 0)   # room for what is removed
     S, I = faiss_topk(Q, P, depth)
     # a positive's score: from the corpus vector when it is there, else encoded (once)
-    extra = sorted({t for r in rows for t in r['pos'] if not lookup.get(norm(t))})
+    extra = sorted({t for r in rows for t in r['pos'] if not lookup.get(_norm(t))})
     EV = dict(zip(extra, np.asarray(embedder.encode_passages(extra), dtype='float32'))) if extra else {}
     rng = random.Random(seed)
     mined, rep = [], MiningReport(len(rows), 0, 0, 0, tuple(range_for_sampling), range_mode, missing)
@@ -128,20 +128,15 @@ def mine_hard_negatives(
                         (absolute_margin is not None and s > p_min - absolute_margin) or
                         (max_score is not None and s > max_score) or (min_score is not None and s < min_score))
         ranked = [(rank, int(j), float(s)) for rank, (j, s) in enumerate(zip(I[i], S[i])) if j >= 0]
-        is_neg = lambda j: j not in pos and norm(data.doc_text(ids[j])) != norm(r['query'])
-        if range_mode == 'raw':
-            window = [c for c in ranked[lo:hi] if is_neg(c[1])]
-            kept = [c for c in window if ok(c[1], c[2])]
-        else:
-            eligible = [c for c in ranked if is_neg(c[1])]
-            kept_all = [c for c in eligible if ok(c[1], c[2])]
-            window, kept = eligible, kept_all[lo:hi]
-        rep.removed_by_margin += len(window) - len([c for c in window if ok(c[1], c[2])])
+        is_neg = lambda j: j not in pos and _norm(data.doc_text(ids[j])) != _norm(r['query'])
+        window = [c for c in (ranked[lo:hi] if range_mode == 'raw' else ranked) if is_neg(c[1])]
+        passed = [c for c in window if ok(c[1], c[2])]
+        rep.removed_by_margin += len(window) - len(passed)
+        kept = passed if range_mode == 'raw' else passed[lo:hi]     # filtered: the ranks count after removals
         pick = kept[:negative_number] if sampling == 'top' else sorted(rng.sample(kept, min(negative_number, len(kept))))
         rep.short_rows += len(pick) < negative_number
         rep.negatives += len(pick); rep.pos_scores.append(max(p_scores))
         rep.neg_scores += [s for _, _, s in pick]; rep.neg_ranks.append([rank for rank, _, _ in pick])
-        rep.candidates.append([j for _, j, _ in kept])
         mined.append({**{k: v for k, v in r.items() if k not in ('neg', 'neg_ids')}, 'neg': [data.doc_text(ids[j]) for _, j, _ in pick],
                       'neg_ids': [ids[j] for _, j, _ in pick]})
         if len(rep.examples) < 3 and pick: rep.examples.append({'query': r['query'], 'pos': r['pos'][0], 'pos_score': max(p_scores),

@@ -225,6 +225,23 @@ def _blocks(docs, block):
         yield lo, hi, np.ascontiguousarray(docs[lo:hi], dtype='float32')
         _release(docs, lo, hi)
 
+def _ivf_add(ix, docs, block):
+    "Fill an IVF-Flat index with each inverted list allocated once at its final size: lists grown by appends leave their old copies resident."
+    import faiss
+    m = docs.shape[0]; assign = np.empty(m, dtype='int64')
+    for lo, hi, x in _blocks(docs, block): assign[lo:hi] = ix.quantizer.assign(x, 1).ravel()
+    lists, fill = faiss.downcast_InvertedLists(ix.invlists), np.zeros(ix.nlist, dtype='int64')
+    for l, n in enumerate(np.bincount(assign, minlength=ix.nlist).tolist()):
+        if n: lists.resize(l, n)
+    for lo, hi, x in _blocks(docs, block):
+        order = np.argsort(assign[lo:hi], kind='stable'); a = assign[lo:hi][order]
+        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]); ends = np.r_[starts[1:], len(a)]
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            l, ids = int(a[s]), (order[s:e] + lo).astype('int64')
+            codes = np.ascontiguousarray(x[order[s:e]]).view('uint8')        # IVF-Flat stores the raw float32 vectors
+            lists.update_entries(l, int(fill[l]), e - s, faiss.swig_ptr(ids), faiss.swig_ptr(codes)); fill[l] += e - s
+    ix.ntotal = m
+
 def faiss_topk(
     queries,         # [n, d] float32
     docs,            # [m, d] float32; a np.memmap is read block by block
@@ -262,7 +279,9 @@ def faiss_topk(
         ix = faiss.IndexHNSWFlat(dim, M, faiss.METRIC_INNER_PRODUCT)
         ix.hnsw.efSearch = max(ef_search, k)
     else: raise ValueError(f"index must be 'flat', 'ivf' or 'hnsw', not {index!r}")
-    for lo, hi, x in _blocks(docs, block): ix.add(x)
+    if index == 'ivf': _ivf_add(ix, docs, block)
+    else:
+        for lo, hi, x in _blocks(docs, block): ix.add(x)
     return ix.search(q, k)
 
 def recall_vs_exact(
