@@ -208,6 +208,9 @@ def _parser():
     e.add_argument('--dropout', type=float, default=None, help='set the encoder dropout (0: off, faster on CPU)')
     e.add_argument('--bf16', action='store_true', help='bfloat16 autocast (a GPU, or a CPU with AVX512-BF16/AMX)')
     e.add_argument('--save-steps', type=_positive_int, default=None); e.add_argument('--resume', action='store_true')
+    e.add_argument('--logging-steps', type=_positive_int, default=5, help='log the loss every n steps')
+    e.add_argument('--negatives-cross-device', action='store_true', help='several processes: score each query against the passages of all of them')
+    e.add_argument('--mini-batch-size', type=_positive_int, default=None, help='GradCache: embed in chunks of this many texts (memory of a chunk, loss of the batch)')
     m = sub.add_parser('mine', help='mine hard negatives for {query, pos} rows, or for the judged queries of a BEIR folder')
     m.add_argument('--data', help='rows (JSONL) or a BEIR folder (its --split judgements become the rows, its corpus the --corpus)')
     m.add_argument('--split', default='train', help='with a BEIR folder: which qrels/{split}.tsv')
@@ -317,6 +320,8 @@ def cmd_sft(a):
             lora.modules_to_save = ['embed_tokens', 'lm_head']
             print(f'sft: added tokens; embeddings resized to {len(tok)} rows, and trained in full with the LM head')
     pm, res = train_sft(model, tok, a.data, a.eval, lora, args, backend=backend, resume=a.resume)
+    from finetune_nb.distributed import is_main_process
+    if not is_main_process(): return                 # under torchrun: one process writes
     out = Path(a.out)
     plot_losses(res.losses); plt.tight_layout(); plt.savefig(out/'loss.png', dpi=100); plt.close()
     save_adapter(pm, tok, out/'adapter')
@@ -342,10 +347,13 @@ def cmd_embed(a):
     from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, _check_embed_rows, _check_groups
     rows = _rows(a.data); _check_embed_rows(rows); _check_groups(rows, a.group)     # bad rows are named before the model loads
     args = EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps or -1, batch_size=a.batch, train_group_size=a.group, lr=a.lr,
-                     warmup_ratio=a.warmup_ratio, save_steps=a.save_steps, learn_temperature=a.learn_temperature, dropout=a.dropout, bf16=a.bf16 or None)
+                     warmup_ratio=a.warmup_ratio, save_steps=a.save_steps, learn_temperature=a.learn_temperature, dropout=a.dropout, bf16=a.bf16 or None,
+                     logging_steps=a.logging_steps, negatives_cross_device=a.negatives_cross_device, mini_batch_size=a.mini_batch_size)
     emb = _embedder(a)
     if a.temperature is not None: emb.contract.temperature = a.temperature
     res = train_embedder(emb, rows, args=args, resume=a.resume)
+    from finetune_nb.distributed import is_main_process
+    if not is_main_process(): return                 # under torchrun: one process writes
     save_embedder(emb, Path(a.out)/'model')
     print(f'embed: {res.steps} steps in {res.runtime_s:.0f} s; loss log {Path(a.out)/"loss_history.json"}, model {Path(a.out)/"model"}')
 

@@ -74,8 +74,10 @@ def seed_everything(seed:int=3407):
 
 # %% ../nbs/00_core.ipynb #8b18aa93
 def pick_device()->torch.device:
-    "The best available device: cuda > mps > cpu."
-    if torch.cuda.is_available(): return torch.device('cuda')
+    "The best available device: cuda > mps > cpu. Under torchrun / accelerate launch, this process's own GPU (`LOCAL_RANK`)."
+    if torch.cuda.is_available():
+        if int(os.environ.get('WORLD_SIZE', '1')) > 1: return torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+        return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
@@ -237,11 +239,22 @@ def load_embedding_model(
     name_or_path='minilm',  # 'minilm', a local folder, or a hub id
     dtype=None,             # defaults to float32 on CPU, bf16 on a recent GPU
     device=None,            # defaults to `pick_device()`
+    load_in_4bit=False,     # QLoRA: NF4 weights (bitsandbytes, CUDA only), ready for a LoRA adapter
 ):
     "Load an encoder (`AutoModel`) and its tokenizer from a packaged name, folder or hub id."
     from transformers import AutoModel, AutoTokenizer
     src, _, local = _resolve(name_or_path, 'minilm')
     device = torch.device(device or pick_device()); dtype = dtype or default_dtype(device)
+    if load_in_4bit:
+        if device.type != 'cuda': raise ValueError(f'load_in_4bit (QLoRA) needs a CUDA GPU and bitsandbytes; the device here is {device}. '
+                                                   'On a CPU train in full precision, with or without LoRA')
+        if importlib.util.find_spec('bitsandbytes') is None: raise ModuleNotFoundError('load_in_4bit needs bitsandbytes: pip install finetune_nb[gpu]')
+        from transformers import BitsAndBytesConfig
+        from peft import prepare_model_for_kbit_training
+        bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
+        tok = _from_pretrained(AutoTokenizer, src, local)
+        model = _from_pretrained(AutoModel, src, local, dtype=torch.bfloat16, quantization_config=bnb, device_map={'': device.index or 0})
+        return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True).eval(), tok
     tok = _from_pretrained(AutoTokenizer, src, local)
     model = _from_pretrained(AutoModel, src, local, dtype=dtype).to(device)
     return model.eval(), tok

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'EmbeddingContract', 'pool', 'Embedder',
            'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature', 'shell_commands',
-           'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'train_embedder', 'save_embedder']
+           'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'contrastive_backward', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
-import json, math, os, random, shutil, time, warnings
+import contextlib, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -215,6 +215,7 @@ def load_embedder(
     name_or_path='minilm',  # 'minilm', a folder written by `save_embedder`, a sentence-transformers folder, or a model folder / hub id
     contract=None,          # an `EmbeddingContract` (or a dict of its fields) instead of the saved one
     device=None,
+    load_in_4bit=False,     # QLoRA: a 4-bit NF4 base (CUDA only); train it with `lora=`
     **overrides,            # contract fields to change, e.g. pooling='last_token', query_prefix='Query: '
 )->Embedder:
     "An `Embedder`: the model, its tokenizer and its contract (given, saved with it, read from its sentence-transformers config, or built from `overrides`)."
@@ -234,7 +235,7 @@ def load_embedder(
     src = name_or_path
     if (p/'router_config.json').is_file() and not (p/'config.json').is_file():     # save_embedder's two routes: load the document one
         src = p/json.loads((p/'router_config.json').read_text())['structure']['document'][0]
-    model, tok = load_embedding_model(src, device=device)
+    model, tok = load_embedding_model(src, device=device, load_in_4bit=load_in_4bit)
     tok.padding_side = contract.padding_side
     return Embedder(model, tok, contract)
 
@@ -325,6 +326,8 @@ class EmbedArgs:
     save_steps: int | None = None     # write a checkpoint every n steps (for `resume`)
     seed: int = 3407
     bf16: bool | None = None          # None: bf16 autocast on CUDA when supported; True also on a CPU with AVX512-BF16 or AMX
+    negatives_cross_device: bool = False  # several processes: score each query against the passages of all of them (FlagEmbedding, Tevatron)
+    mini_batch_size: int | None = None    # GradCache: embed the batch in chunks of this many texts; memory of a chunk, loss of the batch
     def __post_init__(self):
         for k in ('batch_size', 'train_group_size', 'logging_steps'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise ValueError(f'{k} must be a whole number >= 1, got {getattr(self, k)!r}')
@@ -334,6 +337,8 @@ class EmbedArgs:
         for k in ('lr', 'temperature_lr'):
             if not getattr(self, k) > 0: raise ValueError(f'{k} must be > 0, got {getattr(self, k)!r}')
         if self.max_steps <= 0 and not self.epochs > 0: raise ValueError(f'epochs must be > 0 (or max_steps > 0), got {self.epochs!r}')
+        v = self.mini_batch_size
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f'mini_batch_size must be None or a whole number >= 1, got {v!r}')
         if self.dropout is not None and not 0 <= self.dropout < 1: raise ValueError(f'dropout must be in [0, 1), got {self.dropout!r}')
 
 @dataclass
@@ -387,6 +392,68 @@ def _check_groups(rows, G):
             raise DataError(f'row {i}: train_group_size={G} needs {G - 1} negatives; the row has {len(negs)} and every other passage '
                             f'of the data is a positive of its query, so none can be drawn at random. Add negatives or lower train_group_size')
 
+class _Pair(nn.Module):
+    "Queries and passages through one encoder in one call: DDP expects one forward per backward."
+    def __init__(self, emb): super().__init__(); self.emb = emb
+    def forward(self, q=None, p=None): return [None if b is None else self.emb(**b) for b in (q, p)]
+
+def contrastive_backward(
+    emb:Embedder,          # the encoder
+    q_ids, p_ids,          # this process's token ids: B_r queries, B_r * G passages (positive first in each group)
+    temperature,           # τ (a 0-dim tensor; learned or not)
+    group_size,            # G
+    exclude,               # [global queries, global passages] bool: candidates that are positives of the query
+    sizes=None,            # queries on every process (`split_sizes`); None: one process
+    cross_device=False,    # score every query against the passages of all processes
+    mini_batch_size=None,  # GradCache: embed in chunks of this many texts without a graph, then replay each chunk with one
+    bf16=False,
+    net=None,              # the module to run with a graph (`_Pair(emb)`, DDP-wrapped in a distributed run)
+)->float:
+    "One batch's InfoNCE forward and backward (gradients accumulate in the parameters); returns the loss of the global batch."
+    from finetune_nb.distributed import gather_rows, dist_state, RandState
+    dev, G, net = emb.device, group_size, net or _Pair(emb)
+    sizes = sizes or [len(q_ids)]; N = len(sizes)
+    rank = dist_state().process_index if N > 1 else 0
+    lo, m, n = sum(sizes[:rank]), sum(sizes), len(q_ids)     # this process's first query in the global batch
+    cast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16)
+    def objective(q, p):
+        "(what to back-propagate, the global batch's loss)"
+        if N > 1 and cross_device:     # every process computes the global loss; its own rows carry the gradient
+            loss = info_nce_loss(gather_rows(q, sizes), gather_rows(p, [s * G for s in sizes]), temperature, G, exclude)
+            return loss * N, loss.item()   # x N: DDP averages the N processes' gradients, each of which is a part of the sum
+        loss = info_nce_loss(q, p, temperature, G, exclude[lo:lo + n, lo * G:(lo + n) * G])
+        if N == 1: return loss, loss.item()
+        from accelerate.utils import reduce
+        w = n / m                          # weight of this process's queries in the global mean
+        return loss * N * w, reduce(loss.detach() * w, 'sum').item()
+    if not mini_batch_size:
+        with cast(): q, p = net(emb.collate(q_ids), emb.collate(p_ids))
+        back, logged = objective(q.float(), p.float()); back.backward()
+        return logged
+    # GradCache: 1. embeddings without a graph, chunk by chunk, keeping the random state before each chunk
+    k, chunks, embs = mini_batch_size, [], {}
+    for kind, ids in (('q', q_ids), ('p', p_ids)):
+        parts = []
+        for a in range(0, len(ids), k):
+            chunks.append((kind, a, ids[a:a + k], RandState(dev)))
+            with torch.no_grad(), cast(): parts.append(emb(**emb.collate(ids[a:a + k])).float())
+        embs[kind] = torch.cat(parts).requires_grad_()
+    # 2. the loss on all of them, and its gradient with respect to each embedding
+    back, logged = objective(embs['q'], embs['p']); back.backward()
+    # 3. each chunk again with a graph and the same dropout masks; its cached gradient is back-propagated into the encoder
+    after = RandState(dev)
+    for i, (kind, a, ids, state) in enumerate(chunks):
+        state.restore()
+        sync = N == 1 or i == len(chunks) - 1 or not hasattr(net, 'no_sync')   # DDP averages gradients once, after the last chunk
+        with (contextlib.nullcontext() if sync else net.no_sync()):
+            with cast(): out = net(**{kind: emb.collate(ids)})[kind == 'p']
+            (out.float() * embs[kind].grad[a:a + len(ids)]).sum().backward()
+    after.restore()
+    return logged
+
+def _rand_states(dev):
+    return {'torch_rng': torch.get_rng_state(), 'cuda_rng': torch.cuda.get_rng_state(dev) if dev.type == 'cuda' else None}
+
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
@@ -395,11 +462,23 @@ def train_embedder(
     lora=None,             # a `LoraSpec` to train an adapter instead of the whole model
     resume=False,          # continue from the last checkpoint-* in `args.output_dir`
 ):
-    "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`."
+    "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
     from transformers import get_linear_schedule_with_warmup
+    from finetune_nb.distributed import launched, dist_state, split_sizes
     args = args or EmbedArgs(); _check_embed_rows(train_rows); seed_everything(args.seed)
-    out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
-    if not resume: _clear_old_checkpoints(out)
+    state = dist_state() if launched() else None
+    N, rank, main = (state.num_processes, state.process_index, state.is_main_process) if state else (1, 0, True)
+    if N > 1: torch.manual_seed(args.seed + rank)      # dropout masks differ between processes; the sampling below uses its own generator
+    say = print if main else (lambda *a, **k: None)
+    wait = state.wait_for_everyone if state else (lambda: None)
+    if state is not None and state.device.type == "cuda" and embedder.device != state.device: embedder.to(state.device)   # each process on its own GPU
+    out = Path(args.output_dir)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume: _clear_old_checkpoints(out)
+    wait()
+    if lora is None and getattr(embedder.model, 'is_loaded_in_4bit', False):
+        raise ValueError('a 4-bit (QLoRA) base cannot be trained itself: pass lora=LoraSpec(...) to train an adapter on it')
     if lora is not None:
         from peft import get_peft_model
         embedder.model = get_peft_model(embedder.model, lora.to_peft('FEATURE_EXTRACTION'))
@@ -412,20 +491,28 @@ def train_embedder(
     pos_of = {q: {pid[t] for t in ts} for q, ts in _positives_by_query(train_rows).items()}
     negs_of = [[pid[t] for t in r.get('neg', []) if pid[t] not in pos_of[r['query']]] for r in train_rows]
     dropped = sum(len(r.get('neg', [])) for r in train_rows) - sum(map(len, negs_of))
-    if dropped: print(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
+    if dropped: say(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
     _check_groups(train_rows, G)
     p_ids, q_ids = embedder.tokenize(texts, 'passage'), embedder.tokenize([r['query'] for r in train_rows], 'query')
-    per_epoch = math.ceil(len(train_rows) / args.batch_size)
+    gb = args.batch_size * N                                     # the global batch: the same rows as one process with batch N * B
+    per_epoch = math.ceil(len(train_rows) / gb)
     total = args.max_steps if args.max_steps > 0 else math.ceil(args.epochs * per_epoch)
     params = [p for p in embedder.model.parameters() if p.requires_grad]
     groups = [{'params': params}] + ([{'params': [temp.log_tau], 'lr': args.temperature_lr, 'weight_decay': 0.0}] if args.learn_temperature else [])
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=args.weight_decay)
     sched = get_linear_schedule_with_warmup(opt, int(args.warmup_ratio * total), total)
     bf16 = args.bf16 if args.bf16 is not None else dev.type == 'cuda' and torch.cuda.is_bf16_supported()
-    losses, evals, step, t0, filled = [], [], 0, time.time(), 0
+    net = _Pair(embedder)
+    if N > 1:
+        from accelerate import Accelerator, DistributedDataParallelKwargs
+        unused = DistributedDataParallelKwargs(find_unused_parameters=True)     # e.g. BERT's pooler, which mean pooling never uses
+        net = Accelerator(cpu=dev.type == 'cpu', kwargs_handlers=[unused]).prepare_model(net, device_placement=False)   # DDP: gradients averaged
+    losses, evals, step, t0, filled, skipped = [], [], 0, time.time(), 0, 0
     def save_history():
+        if not main: return
         with atomic_open(out/'loss_history.json') as f: f.write(json.dumps({'losses': losses, 'evals': evals}, indent=1))
     def evaluate():
+        if not main: return
         embedder.model.eval(); r = {'step': step, **retrieval_accuracy(embedder, *eval_data)}; embedder.model.train()
         evals.append(r); save_history(); bar.write(f"step {step}: top1 {r['top1']:.3f} top5 {r['top5']:.3f} mean rank {r['mean_rank']:.2f} mrr {r['mrr']:.3f}")
     start = 0
@@ -435,31 +522,36 @@ def train_embedder(
         st = torch.load(ckpts[-1]/'state.pt', map_location=dev, weights_only=False)
         embedder.model.load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
         temp.load_state_dict(st['temp']); losses[:], evals[:] = st['losses'], st['evals']; start = st['step']
-        torch.set_rng_state(st['torch_rng'])                 # dropout masks continue as they would have
-        if st.get('cuda_rng') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda_rng'])
-        print(f'resuming from {ckpts[-1]} (step {start} of {total})')
+        f = ckpts[-1]/f'rng-{rank}.pt'                      # this process's own random state (dropout masks continue as they would have)
+        rs = torch.load(f, weights_only=False) if f.is_file() else st
+        torch.set_rng_state(rs['torch_rng'])
+        if rs.get('cuda_rng') is not None and dev.type == 'cuda': torch.cuda.set_rng_state(rs['cuda_rng'], dev)
+        say(f'resuming from {ckpts[-1]} (step {start} of {total})')
     def checkpoint():
+        "Every process writes its random state into a temp folder; the main process adds the rest and renames it."
         d, tmpd = out/f'checkpoint-{step}', out/f'.checkpoint-{step}.tmp'
-        try:
-            tmpd.mkdir(parents=True, exist_ok=True)
-            torch.save({'model': embedder.model.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(), 'temp': temp.state_dict(),
-                        'step': step, 'losses': losses, 'evals': evals, 'torch_rng': torch.get_rng_state(),
-                        'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmpd/'state.pt')
-            if d.exists(): shutil.rmtree(d)
-            tmpd.rename(d)
-        finally:
-            if tmpd.exists(): shutil.rmtree(tmpd)
-        for old in sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))[:-2]: shutil.rmtree(old)
+        if main: tmpd.mkdir(parents=True, exist_ok=True)
+        wait(); torch.save(_rand_states(dev), tmpd/f'rng-{rank}.pt'); wait()
+        if main:
+            try:
+                torch.save({'model': embedder.model.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(), 'temp': temp.state_dict(),
+                            'step': step, 'losses': losses, 'evals': evals, 'world_size': N, **_rand_states(dev)}, tmpd/'state.pt')
+                if d.exists(): shutil.rmtree(d)
+                tmpd.rename(d)
+            finally:
+                if tmpd.exists(): shutil.rmtree(tmpd)
+            for old in sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))[:-2]: shutil.rmtree(old)
+        wait()
     embedder.model.train()
-    bar = tqdm(total=total, desc='training embedder', initial=start)
+    bar = tqdm(total=total, desc='training embedder', initial=start, disable=not main)
     epoch = 0
     while step < total:
         rng = random.Random(args.seed + epoch)
         order = list(range(len(train_rows))); rng.shuffle(order)
-        for b in range(0, len(order), args.batch_size):
+        for b in range(0, len(order), gb):
             if step >= total: break
-            batch = order[b:b + args.batch_size]
-            flat = []
+            batch = order[b:b + gb]
+            flat = []                      # every process samples the whole global batch with the same generator
             for i in batch:
                 r, negs = train_rows[i], negs_of[i]
                 negs = rng.sample(negs, G - 1) if len(negs) >= G - 1 else negs + [None] * (G - 1 - len(negs))
@@ -469,30 +561,36 @@ def train_embedder(
                         while (n := rng.randrange(len(texts))) in pos_of[r['query']]: pass
                         negs[k] = n
                 flat += [pid[rng.choice(r['pos'])]] + negs
+            sizes = split_sizes(len(batch), N)
+            if 0 in sizes: skipped += len(batch); continue     # fewer rows than processes: a process would have nothing to run
             if step < start: step += 1; continue      # fast-forward a resumed run: same sampling, no compute
             # a candidate that is a positive of the query (its own, another row's of the same query) is no negative
             exclude = torch.tensor([[flat[j] in pos_of[train_rows[i]['query']] and j != k * G for j in range(len(flat))]
                                     for k, i in enumerate(batch)], device=dev)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                q = embedder(**embedder.collate([q_ids[i] for i in batch]))
-                p = embedder(**embedder.collate([p_ids[j] for j in flat]))
-            loss = info_nce_loss(q.float(), p.float(), temp(), G, exclude)
-            loss.backward()
+            lo = sum(sizes[:rank]); mine = batch[lo:lo + sizes[rank]]
+            loss = contrastive_backward(embedder, [q_ids[i] for i in mine], [p_ids[j] for j in flat[lo * G:(lo + len(mine)) * G]], temp(), G, exclude,
+                                        sizes if N > 1 else None, args.negatives_cross_device, args.mini_batch_size, bf16, net)
+            if N > 1 and args.learn_temperature and temp.log_tau.grad is not None:   # τ lives outside DDP: make its gradient the global one
+                from accelerate.utils import reduce
+                g = temp.log_tau.grad
+                temp.log_tau.grad = g / N if args.negatives_cross_device else reduce(g, 'sum') / N
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1; bar.update(1)
             if step % args.logging_steps == 0 or step == total:
-                losses.append({'step': step, 'loss': loss.item(), 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); save_history()
-                bar.set_postfix(loss=f'{loss.item():.4f}')
+                losses.append({'step': step, 'loss': loss, 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); save_history()
+                bar.set_postfix(loss=f'{loss:.4f}')
             if eval_data is not None and args.eval_steps and step % args.eval_steps == 0: evaluate()
             if args.save_steps and step % args.save_steps == 0 and step < total: checkpoint()
         epoch += 1
         if eval_data is not None and not args.eval_steps and step > start: evaluate()
     bar.close(); embedder.model.eval()
-    if filled: print(f'{filled} negatives were random passages (rows had fewer than train_group_size - 1 = {G - 1} negatives)')
+    if filled: say(f'{filled} negatives were random passages (rows had fewer than train_group_size - 1 = {G - 1} negatives)')
+    if skipped: say(f'{skipped} rows were not trained on: an epoch ended with fewer rows than the {N} processes')
     if args.learn_temperature: embedder.contract.temperature = temp().item()
     trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
     return EmbedResult(step, losses, evals, time.time() - t0, trainable, str(out))
+
 
 # %% ../nbs/06_embed.ipynb #adbb4231
 def save_embedder(

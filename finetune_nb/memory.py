@@ -68,6 +68,12 @@ def estimate_memory(
     attention='fused',           # 'fused' (flash / memory-efficient: no seq x seq matrix) or 'math' (stores scores and probabilities)
     fragmentation=0.10,          # allocator slack, as a share of everything else
     overhead_gb=0.25,            # fixed workspaces (cuBLAS etc.); use 0 for a CPU
+    task='sft',                  # 'sft' (a causal LM) or 'embedding' (a dual encoder: queries + groups of passages, no LM head)
+    query_len=32,                # embedding: tokens per query (seq_len is then the passage length)
+    group_size=1,                # embedding: passages per query (1 positive + hard negatives)
+    mini_batch_size=None,        # embedding: GradCache chunk; activations of this many texts instead of the whole batch
+    world_size=1,                # processes (GPUs) in data parallel
+    zero_stage=0,                # DeepSpeed ZeRO: 1 shards the optimizer state, 2 also gradients, 3 also the weights
 )->MemoryEstimate:
     "Estimate the peak memory of one training step, broken down into weights, gradients, optimizer, activations, logits and overhead."
     if method not in ('full', 'lora', 'qlora'): raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
@@ -75,6 +81,10 @@ def estimate_memory(
     if dtype not in _DTYPE_BYTES: raise ValueError(f"dtype must be one of 'bf16', 'fp16', 'fp32', got {dtype!r}")
     if attention not in ('fused', 'math'): raise ValueError(f"attention must be 'fused' or 'math', got {attention!r}")
     if gradient_checkpointing not in (True, False, 'unsloth'): raise ValueError(f"gradient_checkpointing must be True, False or 'unsloth', got {gradient_checkpointing!r}")
+    if task not in ('sft', 'embedding'): raise ValueError(f"task must be 'sft' or 'embedding', got {task!r}")
+    if zero_stage not in (0, 1, 2, 3): raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
+    if not isinstance(world_size, int) or world_size < 1: raise ValueError(f'world_size must be a whole number >= 1, got {world_size!r}')
+    if zero_stage and method == 'qlora': raise ValueError('ZeRO does not shard 4-bit (bitsandbytes) weights here; use zero_stage=0 with qlora, or lora/full with ZeRO')
     db = _DTYPE_BYTES[dtype]
     h, i, L, V, dq, dkv, nh = _shapes(config)
     total, quant, n_lora = _param_counts(config, lora_r, target_modules)
@@ -85,16 +95,26 @@ def estimate_memory(
     grads = n_train * tb
     opt = n_train * (2 * tb if _OPT_BYTES[optimizer] is None else _OPT_BYTES[optimizer])
     ab = 2 if method == 'qlora' else db        # QLoRA computes in bf16
-    tokens = seq_len * batch_size
+    if task == 'embedding':      # queries and their passages; GradCache holds one chunk's activations at a time
+        tokens = batch_size * (query_len + group_size * seq_len) if not mini_batch_size else mini_batch_size * max(seq_len, query_len)
+    else: tokens = seq_len * batch_size
     block = (4*h + 2*dq + 2*dkv + 4*i) * ab * tokens  # one block's saved activations
     if attention == 'math': block += 2 * nh * seq_len * ab * tokens  # scores and probabilities, heads x seq x seq per row
     if gradient_checkpointing == 'unsloth': act = 2 * block
     elif gradient_checkpointing: act = L * h * ab * tokens + 2 * block
     else: act = L * block
-    logits = tokens * V * (4 if fused_loss else ab + 8)
+    if task == 'embedding':      # the score matrix, global queries x global passages, fp32, with its gradient
+        logits = 8 * (batch_size * world_size) ** 2 * group_size
+    else: logits = tokens * V * (4 if fused_loss else ab + 8)
+    N = world_size
+    if zero_stage >= 1: opt /= N                     # ZeRO-1: each process keeps 1/N of the optimizer state
+    if zero_stage >= 2: grads /= N                   # ZeRO-2: and of the gradients
+    if zero_stage >= 3: weights /= N; adapter /= N   # ZeRO-3: and of the weights (gathered layer by layer when used)
+    if N > 1 and zero_stage == 0: grads *= 2         # plain DDP: its all-reduce buckets hold a second copy of the gradients
     sub = weights + adapter + grads + opt + act + logits
     over = fragmentation * sub + overhead_gb * GB
-    return MemoryEstimate(method, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train, total if method == 'full' else total + n_lora)
+    label = method + (f' x{N}' if N > 1 else '') + (f' ZeRO-{zero_stage}' if zero_stage else '')
+    return MemoryEstimate(label, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train, total if method == 'full' else total + n_lora)
 
 def fits(est:MemoryEstimate, gpu_gb:float=24, headroom_gb:float=0.5)->bool:
     "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context?"

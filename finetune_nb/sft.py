@@ -9,8 +9,8 @@ __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'GRAMMAR_KINDS', 'N_TEST_PER_KIND', 'SH
            'load_adapter', 'merge_and_save', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
-import bisect, json, math, os, re, shutil, tempfile, time
-from dataclasses import dataclass, field, asdict
+import bisect, contextlib, functools, json, math, os, re, shutil, tempfile, time
+from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
 from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device
@@ -226,6 +226,7 @@ class SFTArgs:
     mask_strategy: str = 'offsets'    # 'offsets' or 'markers' (see `04_masking`)
     packing: bool = False             # pack several chats into each row of `max_length` tokens (implies padding-free)
     padding_free: bool = False        # concatenate each batch into one row, without padding
+    extra: dict = field(default_factory=dict)  # any other `SFTConfig` / `TrainingArguments` field: deepspeed=, fsdp=, ddp_timeout=, ...
     def __post_init__(self):
         for k in ('max_length', 'per_device_batch', 'grad_accum', 'logging_steps'):
             v = getattr(self, k)
@@ -237,6 +238,27 @@ class SFTArgs:
             raise ValueError(f'SFTArgs.max_steps must be a positive whole number, or -1 to train for `epochs`, not {self.max_steps!r}')
         if not self.lr > 0: raise ValueError(f'SFTArgs.lr must be positive, not {self.lr!r}')
         if self.max_steps == -1 and not self.epochs > 0: raise ValueError(f'SFTArgs.epochs must be positive, not {self.epochs!r}')
+def _sft_config_fields():
+    from trl import SFTConfig
+    return {f.name for f in fields(SFTConfig)}
+
+_sftargs_init = SFTArgs.__init__
+@functools.wraps(_sftargs_init)
+def _init_with_extra(self, *args, **kw):
+    "SFTArgs' own fields, and any other `SFTConfig` field (collected in `extra`, passed to the trainer as given)."
+    ours = {f.name for f in fields(SFTArgs)}
+    more = {k: kw.pop(k) for k in list(kw) if k not in ours}
+    if more:
+        known = _sft_config_fields()
+        bad = [k for k in more if k not in known]
+        if bad:
+            import difflib
+            near = difflib.get_close_matches(bad[0], sorted(ours | known), n=1)
+            raise TypeError(f"SFTArgs got an unknown argument {bad[0]!r}: neither an SFTArgs field nor an SFTConfig/TrainingArguments one" + (f'; did you mean {near[0]!r}?' if near else ''))
+        kw['extra'] = {**kw.get('extra', {}), **more}
+    _sftargs_init(self, *args, **kw)
+SFTArgs.__init__ = _init_with_extra
+
 
 # %% ../nbs/05_sft.ipynb #17a14079
 def _importable(name):
@@ -259,6 +281,8 @@ def pick_backend(
     return backend
 
 # %% ../nbs/05_sft.ipynb #f18e91d9
+def _local_rank(): return int(os.environ.get('LOCAL_RANK', '0'))
+
 def load_for_sft(
     name_or_path,         # a folder, hub id, .gguf file or 'smollm2'
     backend='hf',         # 'hf', 'qlora' or 'unsloth'
@@ -277,7 +301,8 @@ def load_for_sft(
     from peft import prepare_model_for_kbit_training
     bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                              bnb_4bit_compute_dtype=dtype or torch.bfloat16)
-    model = _from_pretrained(AutoModelForCausalLM, src, local, quantization_config=bnb, dtype=dtype or torch.bfloat16, device_map={'': 0})
+    model = _from_pretrained(AutoModelForCausalLM, src, local, quantization_config=bnb, dtype=dtype or torch.bfloat16,
+                             device_map={'': _local_rank()})   # under torchrun each process loads onto its own GPU
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     return model, _from_pretrained(AutoTokenizer, src, local)
 
@@ -295,7 +320,7 @@ class LossLog(TrainerCallback):
             self.rows = [r for r in json.loads(self.path.read_text()) if r['step'] <= keep_until]
     def on_log(self, args, state, control, logs=None, **kw):
         logs = logs or {}
-        if 'loss' in logs or 'eval_loss' in logs:
+        if ('loss' in logs or 'eval_loss' in logs) and state.is_world_process_zero:     # under torchrun: one process writes
             row = {'step': state.global_step, **{k: logs[k] for k in ('loss', 'learning_rate', 'grad_norm', 'eval_loss') if k in logs}}
             if 'learning_rate' in row: row['lr'] = row.pop('learning_rate')
             self.rows.append(row)
@@ -305,7 +330,7 @@ class LossBar(TrainerCallback):
     "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
     def on_train_begin(self, args, state, control, **kw):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc='training', dynamic_ncols=True)
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc='training', dynamic_ncols=True, disable=not state.is_world_process_zero)
     def on_step_end(self, args, state, control, **kw): self.bar.update(state.global_step - self.bar.n)
     def on_log(self, args, state, control, logs=None, **kw):
         logs = logs or {}
@@ -425,8 +450,11 @@ def train_sft(
     ensure_pad_token(tokenizer, model, verbose=True)
     out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
     mask = dict(max_length=args.max_length, last_turn_only=args.last_turn_only, strategy=args.mask_strategy)
-    train_ds, rep = mask_dataset(tokenizer, train_rows, name='train', source=t_src, lines=t_lines, **mask)
-    eval_ds, erep = mask_dataset(tokenizer, eval_rows, name='eval', source=e_src, lines=e_lines, **mask) if eval_rows else (None, None)
+    from finetune_nb.distributed import launched, dist_state, is_main_process
+    first = dist_state().main_process_first() if launched() else contextlib.nullcontext()
+    with first:     # several processes: the main one masks and fills the cache, the others then read it
+        train_ds, rep = mask_dataset(tokenizer, train_rows, name='train', source=t_src, lines=t_lines, **mask)
+        eval_ds, erep = mask_dataset(tokenizer, eval_rows, name='eval', source=e_src, lines=e_lines, **mask) if eval_rows else (None, None)
     padding_free = args.packing or args.padding_free
     if args.packing:
         n = len(train_ds); train_ds = pack_dataset(train_ds, args.max_length)
@@ -442,7 +470,7 @@ def train_sft(
     gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
     bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
     eval_steps = args.eval_steps or (max(1, args.max_steps // 5) if args.max_steps > 0 else None)
-    cfg = SFTConfig(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
+    cfg = SFTConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
                     per_device_train_batch_size=args.per_device_batch, per_device_eval_batch_size=args.per_device_batch,
                     gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=args.warmup_steps,
                     weight_decay=args.weight_decay, optim=_optim(args.optim, device), seed=args.seed, logging_steps=args.logging_steps,
@@ -451,7 +479,7 @@ def train_sft(
                     gradient_checkpointing=gc and backend != 'unsloth', bf16=bf16, fp16=False, report_to=[],
                     use_cpu=device.type == 'cpu', max_length=None if padding_free else args.max_length, padding_free=padding_free,
                     dataset_kwargs={'skip_prepare_dataset': True}, remove_unused_columns=False, disable_tqdm=False,
-                    include_num_input_tokens_seen='non_padding')
+                    include_num_input_tokens_seen='non_padding'), **args.extra})   # `extra` wins
     # padding-free: TRL's own collator concatenates the batch and restarts position_ids at each chat
     collator = None if padding_free else MaskCollator(tokenizer.pad_token_id)
     last = None
@@ -481,8 +509,9 @@ def train_sft(
     else: trainable, total = (sum(p.numel() for p in pm.parameters() if p.requires_grad), sum(p.numel() for p in pm.parameters()))
     seen = trainer.state.num_input_tokens_seen - getattr(trainer, '_initial_num_input_tokens_seen', 0)
     res = SFTResult(backend, trainer.state.global_step, log.rows, runtime, trainable, total, mem, rep, str(out), erep, int(seen))
-    with atomic_open(out/'sft_result.json') as f: json.dump(res.to_dict(), f, indent=1, default=str)
-    print(mem)
+    if is_main_process():
+        with atomic_open(out/'sft_result.json') as f: json.dump(res.to_dict(), f, indent=1, default=str)
+        print(mem)
     return pm, res
 
 # %% ../nbs/05_sft.ipynb #9315e143
