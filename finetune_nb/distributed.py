@@ -10,9 +10,12 @@ import contextlib, os
 import torch
 
 # %% ../nbs/06a_distributed.ipynb #d15e0a01
+def _env_int(names, default):
+    return next((int(os.environ[k]) for k in names if os.environ.get(k, '').strip()), default)
+
 def launched()->bool:
-    "True when this process was started by `torchrun`, `accelerate launch` or `deepspeed` with more than one process."
-    return int(os.environ.get('WORLD_SIZE', '1')) > 1
+    "True when this process was started with others: `torchrun`, `accelerate launch`, `deepspeed` (WORLD_SIZE), or MPI."
+    return _env_int(('WORLD_SIZE', 'PMI_SIZE', 'OMPI_COMM_WORLD_SIZE', 'MV2_COMM_WORLD_SIZE'), 1) > 1
 
 def dist_state():
     "🤗 Accelerate's `PartialState`: rank, world size and device of this process (it joins the process group on first use; gloo on a CPU)."
@@ -21,7 +24,7 @@ def dist_state():
 
 def is_main_process()->bool:
     "True in a one-process run, and on rank 0 of a distributed one: the process that writes files and prints."
-    return int(os.environ.get('RANK', '0')) == 0
+    return _env_int(('RANK', 'PMI_RANK', 'OMPI_COMM_WORLD_RANK', 'MV2_COMM_WORLD_RANK'), 0) == 0
 
 def split_sizes(
     n:int,      # rows in the global batch
