@@ -76,7 +76,8 @@ def seed_everything(seed:int=3407):
 def pick_device()->torch.device:
     "The best available device: cuda > mps > cpu. Under torchrun / accelerate launch, this process's own GPU (`LOCAL_RANK`)."
     if torch.cuda.is_available():
-        if int(os.environ.get('WORLD_SIZE', '1')) > 1: return torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+        from finetune_nb.distributed import launched, local_rank
+        if launched(): return torch.device('cuda', local_rank())
         return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')

@@ -451,9 +451,6 @@ def contrastive_backward(
     after.restore()
     return logged
 
-def _rand_states(dev):
-    return {'torch_rng': torch.get_rng_state(), 'cuda_rng': torch.cuda.get_rng_state(dev) if dev.type == 'cuda' else None}
-
 def train_embedder(
     embedder:Embedder,     # trained in place
     train_rows,            # [{query, pos: [...], neg: [...]}]
@@ -464,7 +461,7 @@ def train_embedder(
 ):
     "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
     from transformers import get_linear_schedule_with_warmup
-    from finetune_nb.distributed import launched, dist_state, split_sizes
+    from finetune_nb.distributed import launched, dist_state, split_sizes, RandState
     args = args or EmbedArgs(); _check_embed_rows(train_rows); seed_everything(args.seed)
     state = dist_state() if launched() else None
     N, rank, main = (state.num_processes, state.process_index, state.is_main_process) if state else (1, 0, True)
@@ -524,18 +521,17 @@ def train_embedder(
         temp.load_state_dict(st['temp']); losses[:], evals[:] = st['losses'], st['evals']; start = st['step']
         f = ckpts[-1]/f'rng-{rank}.pt'                      # this process's own random state (dropout masks continue as they would have)
         rs = torch.load(f, weights_only=False) if f.is_file() else st
-        torch.set_rng_state(rs['torch_rng'])
-        if rs.get('cuda_rng') is not None and dev.type == 'cuda': torch.cuda.set_rng_state(rs['cuda_rng'], dev)
+        RandState(dev, rs).restore()
         say(f'resuming from {ckpts[-1]} (step {start} of {total})')
     def checkpoint():
         "Every process writes its random state into a temp folder; the main process adds the rest and renames it."
         d, tmpd = out/f'checkpoint-{step}', out/f'.checkpoint-{step}.tmp'
         if main: tmpd.mkdir(parents=True, exist_ok=True)
-        wait(); torch.save(_rand_states(dev), tmpd/f'rng-{rank}.pt'); wait()
+        wait(); torch.save(RandState(dev).state_dict(), tmpd/f'rng-{rank}.pt'); wait()
         if main:
             try:
                 torch.save({'model': embedder.model.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(), 'temp': temp.state_dict(),
-                            'step': step, 'losses': losses, 'evals': evals, 'world_size': N, **_rand_states(dev)}, tmpd/'state.pt')
+                            'step': step, 'losses': losses, 'evals': evals, 'world_size': N, **RandState(dev).state_dict()}, tmpd/'state.pt')
                 if d.exists(): shutil.rmtree(d)
                 tmpd.rename(d)
             finally:

@@ -281,8 +281,6 @@ def pick_backend(
     return backend
 
 # %% ../nbs/05_sft.ipynb #f18e91d9
-def _local_rank(): return int(os.environ.get('LOCAL_RANK', '0'))
-
 def load_for_sft(
     name_or_path,         # a folder, hub id, .gguf file or 'smollm2'
     backend='hf',         # 'hf', 'qlora' or 'unsloth'
@@ -302,7 +300,7 @@ def load_for_sft(
     bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                              bnb_4bit_compute_dtype=dtype or torch.bfloat16)
     model = _from_pretrained(AutoModelForCausalLM, src, local, quantization_config=bnb, dtype=dtype or torch.bfloat16,
-                             device_map={'': _local_rank()})   # under torchrun each process loads onto its own GPU
+                             device_map={'': pick_device().index or 0})   # under torchrun each process loads onto its own GPU
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     return model, _from_pretrained(AutoTokenizer, src, local)
 
