@@ -114,6 +114,14 @@ def _ram_total_gb():
     try: return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3
     except (ValueError, OSError, AttributeError): return None
 
+def _settle(device):
+    "Free what can be freed before a memory baseline: the CUDA cache, or glibc's free lists (else RSS never shrinks)."
+    import gc; gc.collect()
+    if device.type == 'cuda': torch.cuda.empty_cache()
+    else:
+        try: import ctypes; ctypes.CDLL('libc.so.6').malloc_trim(0)
+        except (OSError, AttributeError): pass
+
 def memory_snapshot(
     device=None,      # defaults to `pick_device()`
     reset_peak=True,  # start a new peak after reading (so the next snapshot's peak covers only what ran in between)

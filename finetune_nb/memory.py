@@ -141,7 +141,7 @@ def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
 # %% ../nbs/02_memory.ipynb #cb43bfaa
 _CPU_STEP = """
 import json, sys, torch
-from finetune_nb.core import load_chat_model, memory_snapshot, memory_report, seed_everything
+from finetune_nb.core import load_chat_model, memory_snapshot, memory_report, seed_everything, _settle
 from finetune_nb.lora import add_lora, ALL_LINEAR
 name, seq_len, batch_size, r = json.loads(sys.argv[1])
 seed_everything(0)
@@ -149,6 +149,7 @@ model, _ = load_chat_model(name, device='cpu', dtype=torch.float32)
 add_lora(model, ALL_LINEAR, r=r, alpha=r); model.train()
 opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 x = torch.randint(0, model.config.vocab_size, (batch_size, seq_len))
+_settle(torch.device('cpu'))   # else memory freed while loading (GGUF de-quantisation) sits in the baseline, and the step reuses it
 start = memory_snapshot('cpu')
 model(input_ids=x, labels=x).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
 print('@@' + json.dumps([memory_report(start, memory_snapshot('cpu')).to_dict(), model.config.to_dict()]))

@@ -13,7 +13,7 @@ import bisect, contextlib, functools, json, math, os, re, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
-from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device
+from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, _settle
 from .lora import ALL_LINEAR
 from .chat import standardize_chats, end_of_turn_token
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
@@ -403,14 +403,6 @@ def _optim(name, device):
     if name != 'auto': return name
     if device.type == 'cuda' and _importable('bitsandbytes'): return 'adamw_8bit'
     return 'adamw_torch'
-
-def _settle(device):
-    "Free what can be freed before a memory baseline: the CUDA cache, or glibc's free lists (else RSS never shrinks)."
-    import gc; gc.collect()
-    if device.type == 'cuda': torch.cuda.empty_cache()
-    else:
-        try: import ctypes; ctypes.CDLL('libc.so.6').malloc_trim(0)
-        except (OSError, AttributeError): pass
 
 def _read_rows(rows):
     "`(rows, source, lines)`: a path is read as JSONL, keeping each row's line number for error messages."
