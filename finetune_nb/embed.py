@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'EmbeddingContract', 'pool', 'Embedder',
-           'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature', 'shell_commands',
-           'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'contrastive_backward', 'train_embedder', 'save_embedder']
+           'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature', 'kd_loss',
+           'group_scores', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult', 'contrastive_backward',
+           'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, json, math, os, random, shutil, time, warnings
@@ -264,6 +265,26 @@ class Temperature(nn.Module):
         self.min_tau = min_tau
     def forward(self): return self.log_tau.exp().clamp(self.min_tau, 1.0)
 
+# %% ../nbs/06_embed.ipynb #c1f491ef
+def kd_loss(
+    student,                 # [B, G] the student's scores over each query's group, already divided by τ
+    teacher,                 # [B, G] the teacher's scores (logits: a reranker's raw scores, or similarities)
+    teacher_temperature=1.0, # T: the teacher's distribution is softmax(teacher / T)
+):
+    "KL(teacher || student) over each query's group, averaged over queries."
+    if student.shape != teacher.shape: raise ValueError(f'student scores {tuple(student.shape)} and teacher scores {tuple(teacher.shape)} differ in shape')
+    t = F.softmax(teacher.detach().float() / teacher_temperature, dim=-1)
+    return (t * (torch.log(t.clamp_min(1e-30)) - F.log_softmax(student.float(), dim=-1))).sum(-1).mean()
+
+def group_scores(
+    q,            # [B, d] queries
+    p,            # [B*G, d] passages, each query's group together
+    temperature,  # τ
+):
+    "[B, G]: each query's scores against its own group only."
+    B = q.shape[0]
+    return (q[:, None, :] * p.view(B, p.shape[0] // B, -1)).sum(-1) / temperature
+
 # %% ../nbs/06_embed.ipynb #6c37e942
 def _files():
     import finetune_nb
@@ -328,6 +349,10 @@ class EmbedArgs:
     bf16: bool | None = None          # None: bf16 autocast on CUDA when supported; True also on a CPU with AVX512-BF16 or AMX
     negatives_cross_device: bool = False  # several processes: score each query against the passages of all of them (FlagEmbedding, Tevatron)
     mini_batch_size: int | None = None    # GradCache: embed the batch in chunks of this many texts; memory of a chunk, loss of the batch
+    knowledge_distillation: bool = False  # rows carry `pos_scores` / `neg_scores`; add `kd_loss` against them (FlagEmbedding)
+    kd_temperature: float = 1.0           # T: the teacher's distribution over a group is softmax(scores / T)
+    kd_weight: float = 1.0                # the KD term's weight
+    kd_infonce: bool = True               # keep InfoNCE and add KD to it (FlagEmbedding's in-batch mode); False: KD alone
     def __post_init__(self):
         for k in ('batch_size', 'train_group_size', 'logging_steps'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise ValueError(f'{k} must be a whole number >= 1, got {getattr(self, k)!r}')
@@ -339,6 +364,8 @@ class EmbedArgs:
         if self.max_steps <= 0 and not self.epochs > 0: raise ValueError(f'epochs must be > 0 (or max_steps > 0), got {self.epochs!r}')
         v = self.mini_batch_size
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f'mini_batch_size must be None or a whole number >= 1, got {v!r}')
+        for k in ('kd_temperature', 'kd_weight'):
+            if not getattr(self, k) > 0: raise ValueError(f'{k} must be > 0, got {getattr(self, k)!r}')
         if self.dropout is not None and not 0 <= self.dropout < 1: raise ValueError(f'dropout must be in [0, 1), got {self.dropout!r}')
 
 @dataclass
@@ -351,7 +378,15 @@ class EmbedResult:
     trainable_params: int
     output_dir: str
 
-def _check_embed_rows(rows):
+def _check_scores(r, i, side):
+    "A row's `pos_scores` / `neg_scores`: one finite number per passage."
+    texts, sc = r.get(side, []), r.get(f'{side}_scores')
+    if not isinstance(sc, list): raise DataError(f'row {i}, {side}_scores: knowledge_distillation needs a list of teacher scores, one per {side} passage; got {sc!r:.40}')
+    if len(sc) != len(texts): raise DataError(f'row {i}, {side}_scores: {len(sc)} scores for {len(texts)} {side} passages')
+    for j, v in enumerate(sc):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): raise DataError(f'row {i}, {side}_scores {j}: expected a finite number, got {v!r}')
+
+def _check_embed_rows(rows, kd=False):
     if not rows: raise DataError('no training rows')
     for i, r in enumerate(rows):
         if not isinstance(r, dict): raise DataError(f'row {i}: expected a dict, got {type(r).__name__}')
@@ -361,6 +396,7 @@ def _check_embed_rows(rows):
         if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
             raise DataError(f'row {i}, neg: expected a list of strings, got {r.get("neg")!r:.60}')
         _check_texts([r['query']], f'row {i}, query'); _check_texts(r['pos'], f'row {i}, pos {{}}'); _check_texts(r.get('neg', []), f'row {i}, neg {{}}')
+        if kd: _check_scores(r, i, 'pos'); _check_scores(r, i, 'neg')
 
 def _positives_by_query(rows):
     "{query: set of every positive text of every row with that query}: a query's other relevant passages are never its negatives."
@@ -408,6 +444,8 @@ def contrastive_backward(
     mini_batch_size=None,  # GradCache: embed in chunks of this many texts without a graph, then replay each chunk with one
     bf16=False,
     net=None,              # the module to run with a graph (`_Pair(emb)`, DDP-wrapped in a distributed run)
+    teacher=None,          # [global queries, G] teacher scores for knowledge distillation (None: InfoNCE only)
+    kd=None,               # dict(temperature=, weight=, infonce=) for the KD term
 )->float:
     "One batch's InfoNCE forward and backward (gradients accumulate in the parameters); returns the loss of the global batch."
     from finetune_nb.distributed import gather_rows, dist_state, RandState
@@ -416,12 +454,17 @@ def contrastive_backward(
     rank = dist_state().process_index if N > 1 else 0
     lo, m, n = sum(sizes[:rank]), sum(sizes), len(q_ids)     # this process's first query in the global batch
     cast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16)
+    def criterion(q, p, ex, t):
+        "InfoNCE, plus the KD term against the teacher's scores when there are any."
+        if t is None: return info_nce_loss(q, p, temperature, G, ex)
+        k = kd['weight'] * kd_loss(group_scores(q, p, temperature), t, kd['temperature'])
+        return info_nce_loss(q, p, temperature, G, ex) + k if kd['infonce'] else k
     def objective(q, p):
         "(what to back-propagate, the global batch's loss)"
         if N > 1 and cross_device:     # every process computes the global loss; its own rows carry the gradient
-            loss = info_nce_loss(gather_rows(q, sizes), gather_rows(p, [s * G for s in sizes]), temperature, G, exclude)
+            loss = criterion(gather_rows(q, sizes), gather_rows(p, [s * G for s in sizes]), exclude, teacher)
             return loss * N, loss.item()   # x N: DDP averages the N processes' gradients, each of which is a part of the sum
-        loss = info_nce_loss(q, p, temperature, G, exclude[lo:lo + n, lo * G:(lo + n) * G])
+        loss = criterion(q, p, exclude[lo:lo + n, lo * G:(lo + n) * G], None if teacher is None else teacher[lo:lo + n])
         if N == 1: return loss, loss.item()
         from accelerate.utils import reduce
         w = n / m                          # weight of this process's queries in the global mean
@@ -462,7 +505,7 @@ def train_embedder(
     "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
     from transformers import get_linear_schedule_with_warmup
     from finetune_nb.distributed import launched, dist_state, split_sizes, RandState
-    args = args or EmbedArgs(); _check_embed_rows(train_rows); seed_everything(args.seed)
+    args = args or EmbedArgs(); _check_embed_rows(train_rows, args.knowledge_distillation); seed_everything(args.seed)
     state = dist_state() if launched() else None
     N, rank, main = (state.num_processes, state.process_index, state.is_main_process) if state else (1, 0, True)
     if N > 1: torch.manual_seed(args.seed + rank)      # dropout masks differ between processes; the sampling below uses its own generator
@@ -490,6 +533,14 @@ def train_embedder(
     dropped = sum(len(r.get('neg', [])) for r in train_rows) - sum(map(len, negs_of))
     if dropped: say(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
     _check_groups(train_rows, G)
+    KD = args.knowledge_distillation
+    if KD:    # each passage's teacher score, per row; a group needs a score for every passage, so no random fill
+        pscore = [{pid[t]: float(v) for t, v in zip(r['pos'], r['pos_scores'])} for r in train_rows]
+        nscore = [{pid[t]: float(v) for t, v in zip(r['neg'], r['neg_scores'])} for r in train_rows]
+        short = [i for i, ns in enumerate(negs_of) if len(ns) < G - 1]
+        if short: raise DataError(f'row {short[0]}: knowledge_distillation needs train_group_size - 1 = {G - 1} scored negatives, the row has {len(negs_of[short[0]])} '
+                                  f'({len(short)} rows are short); random negatives have no teacher score. Mine more negatives or lower train_group_size')
+    kd = dict(temperature=args.kd_temperature, weight=args.kd_weight, infonce=args.kd_infonce) if KD else None
     p_ids, q_ids = embedder.tokenize(texts, 'passage'), embedder.tokenize([r['query'] for r in train_rows], 'query')
     gb = args.batch_size * N                                     # the global batch: the same rows as one process with batch N * B
     per_epoch = math.ceil(len(train_rows) / gb)
@@ -547,7 +598,7 @@ def train_embedder(
         for b in range(0, len(order), gb):
             if step >= total: break
             batch = order[b:b + gb]
-            flat = []                      # every process samples the whole global batch with the same generator
+            flat, tscores = [], []         # every process samples the whole global batch with the same generator
             for i in batch:
                 r, negs = train_rows[i], negs_of[i]
                 negs = rng.sample(negs, G - 1) if len(negs) >= G - 1 else negs + [None] * (G - 1 - len(negs))
@@ -557,6 +608,7 @@ def train_embedder(
                         while (n := rng.randrange(len(texts))) in pos_of[r['query']]: pass
                         negs[k] = n
                 flat += [pid[rng.choice(r['pos'])]] + negs
+                if KD: tscores.append([pscore[i][flat[-G]]] + [nscore[i][n] for n in negs])
             sizes = split_sizes(len(batch), N)
             if 0 in sizes: skipped += len(batch); continue     # fewer rows than processes: a process would have nothing to run
             if step < start: step += 1; continue      # fast-forward a resumed run: same sampling, no compute
@@ -565,7 +617,8 @@ def train_embedder(
                                     for k, i in enumerate(batch)], device=dev)
             lo = sum(sizes[:rank]); mine = batch[lo:lo + sizes[rank]]
             loss = contrastive_backward(embedder, [q_ids[i] for i in mine], [p_ids[j] for j in flat[lo * G:(lo + len(mine)) * G]], temp(), G, exclude,
-                                        sizes if N > 1 else None, args.negatives_cross_device, args.mini_batch_size, bf16, net)
+                                        sizes if N > 1 else None, args.negatives_cross_device, args.mini_batch_size, bf16, net,
+                                        torch.tensor(tscores, device=dev) if KD else None, kd)
             if N > 1 and args.learn_temperature and temp.log_tau.grad is not None:   # τ lives outside DDP: make its gradient the global one
                 from accelerate.utils import reduce
                 g = temp.log_tau.grad
