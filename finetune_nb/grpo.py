@@ -7,7 +7,7 @@ __all__ = ['DEFAULT_REWARDS', 'GRPO_SHOWCASE', 'format_reward', 'choice_reward',
            'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards', 'grammar_answers',
            'both_orders', 'generation_memory']
 
-# %% ../nbs/05a_grpo.ipynb #234fed6f
+# %% ../nbs/05a_grpo.ipynb #ef71c0bf
 import json, math, re, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -16,7 +16,7 @@ from transformers import TrainerCallback
 from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, _settle
 from .sft import FORMAT_RE, LoraSpec, score_answers, generate, _optim
 
-# %% ../nbs/05a_grpo.ipynb #2cb6e83c
+# %% ../nbs/05a_grpo.ipynb #928b4697
 def _text(c):
     "A completion's text: TRL passes strings for plain prompts and a list of messages for chat prompts."
     if isinstance(c, str): return c
@@ -62,7 +62,7 @@ def reason_reward(
 
 DEFAULT_REWARDS = [format_reward, choice_reward, reason_reward]
 
-# %% ../nbs/05a_grpo.ipynb #1f7ed5a8
+# %% ../nbs/05a_grpo.ipynb #aead1b64
 def group_advantages(
     rewards,              # one total reward per completion, a prompt's G completions next to each other
     num_generations,      # G
@@ -78,7 +78,7 @@ def group_advantages(
     elif scale != 'none': raise ValueError(f"scale must be 'group' or 'none', not {scale!r}")
     return adv.flatten(), torch.isclose(std, torch.zeros_like(std)).expand_as(g).flatten()
 
-# %% ../nbs/05a_grpo.ipynb #20f65432
+# %% ../nbs/05a_grpo.ipynb #8aea2910
 def grpo_rows(
     rows,   # chat rows with `messages` ending in an assistant answer, or rows that already have a `prompt`
 )->list:
@@ -102,6 +102,7 @@ class GRPOArgs:
     max_steps: int = 60
     prompts_per_step: int = 4
     num_generations: int = 4
+    grad_accum: int = 1            # the step's completions go through the model in this many micro-batches (one generation per step)
     max_completion_length: int = 64
     temperature: float = 1.0
     lr: float = 5e-5
@@ -115,15 +116,17 @@ class GRPOArgs:
     gradient_checkpointing: bool | None = None   # None: on for CUDA
     extra: dict = field(default_factory=dict)    # any other `GRPOConfig` field: use_vllm=True, vllm_mode='colocate', ...
     def __post_init__(self):
-        for k in ('max_steps', 'prompts_per_step', 'max_completion_length', 'logging_steps'):
+        for k in ('max_steps', 'prompts_per_step', 'max_completion_length', 'logging_steps', 'grad_accum'):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f'GRPOArgs.{k} must be a positive whole number, not {v!r}')
         if isinstance(self.num_generations, bool) or not isinstance(self.num_generations, int) or self.num_generations < 2:
             raise ValueError(f'GRPOArgs.num_generations must be at least 2 (a group of one has no baseline), not {self.num_generations!r}')
+        if (self.prompts_per_step * self.num_generations) % self.grad_accum:
+            raise ValueError(f'GRPOArgs: {self.prompts_per_step} prompts x {self.num_generations} generations do not split into grad_accum={self.grad_accum} micro-batches')
         if not self.lr > 0: raise ValueError(f'GRPOArgs.lr must be positive, not {self.lr!r}')
         if not self.temperature > 0: raise ValueError(f'GRPOArgs.temperature must be positive, not {self.temperature!r}')
 
-# %% ../nbs/05a_grpo.ipynb #b1b22ca1
+# %% ../nbs/05a_grpo.ipynb #58ee5f64
 _LOGGED = ('loss', 'grad_norm', 'reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'entropy', 'kl')
 
 class RewardLog(TrainerCallback):
@@ -171,7 +174,7 @@ class GRPOResult:
         return (f'GRPOResult({self.steps} steps, reward {r[0]:.3f} -> {r[-1]:.3f} (mean of last 5: {sum(r[-5:]) / len(r[-5:]):.3f}), '
                 f'{self.runtime_s:.1f} s)\n{self.memory}' if r else f'GRPOResult({self.steps} steps, nothing logged)')
 
-# %% ../nbs/05a_grpo.ipynb #0950908a
+# %% ../nbs/05a_grpo.ipynb #8df65829
 def train_grpo(
     model,                 # a causal LM, or the `PeftModel` of an SFT run (its adapter keeps training)
     tokenizer,             # with a chat template
@@ -206,7 +209,7 @@ def train_grpo(
     gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
     bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
     cfg = GRPOConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, learning_rate=args.lr, warmup_steps=args.warmup_steps,
-                    per_device_train_batch_size=args.prompts_per_step * args.num_generations, gradient_accumulation_steps=1,
+                    per_device_train_batch_size=args.prompts_per_step * args.num_generations // args.grad_accum, gradient_accumulation_steps=args.grad_accum,
                     num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
                     beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
                     seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
@@ -229,7 +232,7 @@ def train_grpo(
             json.dump({**{k: v for k, v in asdict(res).items() if k not in ('samples', 'memory')}, 'memory': res.memory.to_dict()}, f, indent=1, default=str)
     return trainer.model, res
 
-# %% ../nbs/05a_grpo.ipynb #78eee013
+# %% ../nbs/05a_grpo.ipynb #6a4bd3f5
 def plot_rewards(
     log,          # `GRPOResult.log`, or the path of a `grpo_log.json`
     axes=None,    # two matplotlib axes
@@ -259,9 +262,9 @@ def grammar_answers(
     "Greedy answers to each row's question (its messages up to the answer)."
     return [generate(model, tokenizer, grpo_rows([r])[0]['prompt'], max_new_tokens=max_new_tokens) for r in rows]
 
-# %% ../nbs/05a_grpo.ipynb #0fbe2642
+# %% ../nbs/05a_grpo.ipynb #31655fa0
 # the CPU showcase: 05a's slow cell runs it after `sft.SHOWCASE`
-GRPO_SHOWCASE = dict(max_steps=60, prompts_per_step=4, num_generations=4, max_completion_length=48, lr=5e-5, temperature=1.0)
+GRPO_SHOWCASE = dict(max_steps=40, prompts_per_step=4, num_generations=4, max_completion_length=40, lr=1e-4, temperature=1.0)
 
 def both_orders(
     rows,   # `grammar_set` rows
@@ -274,11 +277,12 @@ def both_orders(
         out += [r, {**r, 'messages': [{'role': 'user', 'content': q.replace(a, '\0').replace(w, a).replace('\0', w)}, *r['messages'][1:]]}]
     return out
 
-# %% ../nbs/05a_grpo.ipynb #c05192d1
+# %% ../nbs/05a_grpo.ipynb #b940a1c0
 def generation_memory(
     config,                      # a transformers config
     prompts_per_step=4,
     num_generations=4,
+    grad_accum=1,                # micro-batches per step: the logits and activations are those of one micro-batch
     prompt_len=128,              # tokens of the longest prompt
     completion_len=256,          # max_completion_length
     dtype_bytes=2,               # bf16 cache and logits
@@ -291,12 +295,14 @@ def generation_memory(
     from finetune_nb.memory import estimate_memory, _shapes, GB
     h, i, L, V, dq, dkv, nh = _shapes(config)
     B, T = prompts_per_step * num_generations, prompt_len + completion_len
-    kv = 2 * L * dkv * dtype_bytes * B * T / GB
-    logits = B * completion_len * V * (dtype_bytes + 4) / GB      # the logits, and their fp32 log-softmax
-    est = estimate_memory(config, method, seq_len=T, batch_size=B, **kw)
+    if B % grad_accum: raise ValueError(f'{B} completions do not split into {grad_accum} micro-batches')
+    b = B // grad_accum
+    kv = 2 * L * dkv * dtype_bytes * B * T / GB                   # every completion of the step is generated at once
+    logits = b * completion_len * V * (dtype_bytes + 4) / GB      # one micro-batch's logits, and their fp32 log-softmax
+    est = estimate_memory(config, method, seq_len=T, batch_size=b, **kw)
     train = est.total - est.logits + logits                          # only completion tokens need logits
     gen = est.weights + est.adapter + est.optimizer + kv             # generate: the weights, the optimizer state kept, and the cache
     vllm = (vllm_gpu_memory_utilization or 0) * gpu_gb
     peak = max(train, gen if not vllm else 0) + vllm
-    return dict(completions=B, kv_cache_gb=kv, logits_gb=logits, train_step_gb=train, generate_gb=0.0 if vllm else gen,
+    return dict(completions=B, micro_batch=b, kv_cache_gb=kv, logits_gb=logits, train_step_gb=train, generate_gb=0.0 if vllm else gen,
                 vllm_reserved_gb=vllm, peak_gb=peak, fits=peak <= gpu_gb)
