@@ -211,6 +211,9 @@ def _parser():
     e.add_argument('--logging-steps', type=_positive_int, default=5, help='log the loss every n steps')
     e.add_argument('--negatives-cross-device', action='store_true', help='several processes: score each query against the passages of all of them')
     e.add_argument('--mini-batch-size', type=_positive_int, default=None, help='GradCache: embed in chunks of this many texts (memory of a chunk, loss of the batch)')
+    e.add_argument('--knowledge-distillation', action='store_true', help="add a KL loss against the rows' teacher scores (pos_scores / neg_scores)")
+    e.add_argument('--kd-temperature', type=_positive_float, default=1.0, help="the teacher's distribution is softmax(scores / T)")
+    e.add_argument('--kd-weight', type=_positive_float, default=1.0); e.add_argument('--kd-only', action='store_true', help='KD without InfoNCE')
     m = sub.add_parser('mine', help='mine hard negatives for {query, pos} rows, or for the judged queries of a BEIR folder')
     m.add_argument('--data', help='rows (JSONL) or a BEIR folder (its --split judgements become the rows, its corpus the --corpus)')
     m.add_argument('--split', default='train', help='with a BEIR folder: which qrels/{split}.tsv')
@@ -345,10 +348,11 @@ def _writable(path):
 
 def cmd_embed(a):
     from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, _check_embed_rows, _check_groups
-    rows = _rows(a.data); _check_embed_rows(rows); _check_groups(rows, a.group)     # bad rows are named before the model loads
+    rows = _rows(a.data); _check_embed_rows(rows, a.knowledge_distillation); _check_groups(rows, a.group)     # bad rows are named before the model loads
     args = EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps or -1, batch_size=a.batch, train_group_size=a.group, lr=a.lr,
                      warmup_ratio=a.warmup_ratio, save_steps=a.save_steps, learn_temperature=a.learn_temperature, dropout=a.dropout, bf16=a.bf16 or None,
-                     logging_steps=a.logging_steps, negatives_cross_device=a.negatives_cross_device, mini_batch_size=a.mini_batch_size)
+                     logging_steps=a.logging_steps, negatives_cross_device=a.negatives_cross_device, mini_batch_size=a.mini_batch_size,
+                     knowledge_distillation=a.knowledge_distillation, kd_temperature=a.kd_temperature, kd_weight=a.kd_weight, kd_infonce=not a.kd_only)
     emb = _embedder(a)
     if a.temperature is not None: emb.contract.temperature = a.temperature
     res = train_embedder(emb, rows, args=args, resume=a.resume)

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
+from tqdm.auto import tqdm
 from .core import DataError, write_jsonl
 from .retrieval import RetrievalData, faiss_topk, _md5, _cached_corpus
 
