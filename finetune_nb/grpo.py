@@ -7,16 +7,16 @@ __all__ = ['DEFAULT_REWARDS', 'GRPO_SHOWCASE', 'format_reward', 'choice_reward',
            'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards', 'grammar_answers',
            'both_orders', 'generation_memory']
 
-# %% ../nbs/05a_grpo.ipynb #ef71c0bf
+# %% ../nbs/05a_grpo.ipynb #d780b256
 import json, math, re, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
 from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, _settle
-from .sft import FORMAT_RE, LoraSpec, score_answers, generate, _optim
+from .sft import FORMAT_RE, LoraSpec, LossBar, score_answers, generate, _optim, _importable
 
-# %% ../nbs/05a_grpo.ipynb #928b4697
+# %% ../nbs/05a_grpo.ipynb #d12255f4
 def _text(c):
     "A completion's text: TRL passes strings for plain prompts and a list of messages for chat prompts."
     if isinstance(c, str): return c
@@ -62,7 +62,7 @@ def reason_reward(
 
 DEFAULT_REWARDS = [format_reward, choice_reward, reason_reward]
 
-# %% ../nbs/05a_grpo.ipynb #aead1b64
+# %% ../nbs/05a_grpo.ipynb #6ab710af
 def group_advantages(
     rewards,              # one total reward per completion, a prompt's G completions next to each other
     num_generations,      # G
@@ -78,7 +78,7 @@ def group_advantages(
     elif scale != 'none': raise ValueError(f"scale must be 'group' or 'none', not {scale!r}")
     return adv.flatten(), torch.isclose(std, torch.zeros_like(std)).expand_as(g).flatten()
 
-# %% ../nbs/05a_grpo.ipynb #8aea2910
+# %% ../nbs/05a_grpo.ipynb #3daa1cb0
 def grpo_rows(
     rows,   # chat rows with `messages` ending in an assistant answer, or rows that already have a `prompt`
 )->list:
@@ -126,7 +126,7 @@ class GRPOArgs:
         if not self.lr > 0: raise ValueError(f'GRPOArgs.lr must be positive, not {self.lr!r}')
         if not self.temperature > 0: raise ValueError(f'GRPOArgs.temperature must be positive, not {self.temperature!r}')
 
-# %% ../nbs/05a_grpo.ipynb #58ee5f64
+# %% ../nbs/05a_grpo.ipynb #a59475b3
 _LOGGED = ('loss', 'grad_norm', 'reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'entropy', 'kl')
 
 class RewardLog(TrainerCallback):
@@ -140,16 +140,12 @@ class RewardLog(TrainerCallback):
         self.rows.append(row)
         with atomic_open(self.path) as f: json.dump(self.rows, f, indent=1)
 
-class RewardBar(TrainerCallback):
-    "One tqdm bar with the latest reward and its spread."
-    def on_train_begin(self, args, state, control, **kw):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc='GRPO', dynamic_ncols=True, disable=not state.is_world_process_zero)
-    def on_step_end(self, args, state, control, **kw): self.bar.update(state.global_step - self.bar.n)
+class RewardBar(LossBar):
+    "`LossBar` showing the latest reward and its spread."
+    desc = 'GRPO'
     def on_log(self, args, state, control, logs=None, **kw):
         logs = logs or {}
         if 'reward' in logs: self.bar.set_postfix(reward=f"{logs['reward']:.3f}", std=f"{logs.get('reward_std', 0):.3f}", zero_std=f"{logs.get('frac_reward_zero_std', 0):.2f}", refresh=False)
-    def on_train_end(self, args, state, control, **kw): self.bar.close()
 
 class _Recorded:
     "A reward function that also keeps what it was given and what it returned (TRL names a reward by `__name__`)."
@@ -174,7 +170,7 @@ class GRPOResult:
         return (f'GRPOResult({self.steps} steps, reward {r[0]:.3f} -> {r[-1]:.3f} (mean of last 5: {sum(r[-5:]) / len(r[-5:]):.3f}), '
                 f'{self.runtime_s:.1f} s)\n{self.memory}' if r else f'GRPOResult({self.steps} steps, nothing logged)')
 
-# %% ../nbs/05a_grpo.ipynb #8df65829
+# %% ../nbs/05a_grpo.ipynb #2dee1bdb
 def train_grpo(
     model,                 # a causal LM, or the `PeftModel` of an SFT run (its adapter keeps training)
     tokenizer,             # with a chat template
@@ -184,6 +180,10 @@ def train_grpo(
     args:GRPOArgs=None,
 ):
     "Reinforce `rows`' verifiable rewards with TRL's `GRPOTrainer` on a LoRA adapter; return `(peft_model, GRPOResult)`."
+    import trl
+    from packaging.version import Version
+    if Version(trl.__version__) < Version('1.16') and not _importable('triton'):   # 1.15 computes log-probs with Triton kernels only
+        raise RuntimeError(f"TRL {trl.__version__}'s GRPOTrainer needs Triton, which this machine lacks (a CPU build of torch); TRL >= 1.16 runs without it: pip install -U 'trl>=1.16'")
     from trl import GRPOTrainer, GRPOConfig
     from datasets import Dataset
     from peft import PeftModel
@@ -232,7 +232,7 @@ def train_grpo(
             json.dump({**{k: v for k, v in asdict(res).items() if k not in ('samples', 'memory')}, 'memory': res.memory.to_dict()}, f, indent=1, default=str)
     return trainer.model, res
 
-# %% ../nbs/05a_grpo.ipynb #6a4bd3f5
+# %% ../nbs/05a_grpo.ipynb #88a2b853
 def plot_rewards(
     log,          # `GRPOResult.log`, or the path of a `grpo_log.json`
     axes=None,    # two matplotlib axes
@@ -251,7 +251,11 @@ def plot_rewards(
     ax.plot(steps, [r.get('reward_std', float('nan')) for r in log], label='reward_std')
     ax.plot(steps, [r.get('frac_reward_zero_std', float('nan')) for r in log], label='frac_reward_zero_std')
     ax.set_xlabel('step'); ax.set_ylim(-0.05, max(1.05, max((r.get('reward_std', 0) for r in log), default=1) + .05))
-    ax.set_title('spread (0 std: no gradient)'); ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.set_title('spread (0 std: no gradient), length'); ax.grid(alpha=.3)
+    if any('completions/mean_length' in r for r in log):
+        tw = ax.twinx(); tw.plot(steps, [r.get('completions/mean_length', float('nan')) for r in log], color='grey', ls=':', label='mean completion tokens')
+        tw.set_ylabel('tokens'); tw.legend(fontsize=8, loc='lower right')
+    ax.legend(fontsize=8, loc='upper right')
     return axes
 
 def grammar_answers(
@@ -262,7 +266,7 @@ def grammar_answers(
     "Greedy answers to each row's question (its messages up to the answer)."
     return [generate(model, tokenizer, grpo_rows([r])[0]['prompt'], max_new_tokens=max_new_tokens) for r in rows]
 
-# %% ../nbs/05a_grpo.ipynb #31655fa0
+# %% ../nbs/05a_grpo.ipynb #7d7d1934
 # the CPU showcase: 05a's slow cell runs it after `sft.SHOWCASE`
 GRPO_SHOWCASE = dict(max_steps=40, prompts_per_step=4, num_generations=4, max_completion_length=40, lr=1e-4, temperature=1.0)
 
@@ -277,7 +281,7 @@ def both_orders(
         out += [r, {**r, 'messages': [{'role': 'user', 'content': q.replace(a, '\0').replace(w, a).replace('\0', w)}, *r['messages'][1:]]}]
     return out
 
-# %% ../nbs/05a_grpo.ipynb #b940a1c0
+# %% ../nbs/05a_grpo.ipynb #535b1a46
 def generation_memory(
     config,                      # a transformers config
     prompts_per_step=4,

@@ -326,9 +326,10 @@ class LossLog(TrainerCallback):
 
 class LossBar(TrainerCallback):
     "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
+    desc = 'training'
     def on_train_begin(self, args, state, control, **kw):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc='training', dynamic_ncols=True, disable=not state.is_world_process_zero)
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, dynamic_ncols=True, disable=not state.is_world_process_zero)
     def on_step_end(self, args, state, control, **kw): self.bar.update(state.global_step - self.bar.n)
     def on_log(self, args, state, control, logs=None, **kw):
         logs = logs or {}
