@@ -1,5 +1,4 @@
 # The two commands of the README: `make demo` and `make test`. Each sets up .venv on first use.
-# make test: --dist worksteal, so a worker that finishes early takes tests queued on the other (the notebooks differ tenfold in length).
 PYTHON ?= python3.11
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
@@ -25,7 +24,7 @@ demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/finetune_nb demo
 
 test: venv
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --dist worksteal --durations=0 tests
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
 
 export: venv
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/python scripts/readme.py
