@@ -7,7 +7,7 @@ TORCH_INDEX ?=
 BIN    := $(VENV)/bin
 JOBS   ?= 2
 
-.PHONY: demo test venv export clean-nbs readme check-sync bench
+.PHONY: demo test venv export clean-nbs readme check-sync bench docs outputs
 
 $(BIN)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ export: venv
 
 check-sync: export
 	@test -z "$$(git status --porcelain)" || (echo "notebooks, modules or README out of sync (run make export and commit):"; git status --porcelain; exit 1)
+
+# The course website from the notebooks and their saved outputs, offline: _site/index.html (see scripts/site.py).
+# With Quarto installed, nbdev's own `nbdev_docs` works too.
+docs: venv
+	$(BIN)/python scripts/site.py
+
+# Re-execute notebooks and save their outputs: make outputs NB="nbs/05_sft.ipynb nbs/07_retrieval.ipynb" [SLOW=1] [CUDA=1]
+NB ?= nbs/[0-9i]*.ipynb
+outputs: venv
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/outputs.py $(NB) $(if $(SLOW),--slow) $(if $(CUDA),--cuda)
+	$(BIN)/nbdev_clean
 
 bench: venv
 	for f in bench/[!_]*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$f || exit 1; done

@@ -162,10 +162,15 @@ def measure_cpu_lora_step(
     r=8,             # LoRA rank (alpha = r), on all seven projections
 ):
     "Measure one fp32 LoRA training step on CPU in a fresh process; return (MemoryReport, config)."
-    import subprocess, sys, json
+    import subprocess, sys, json, os
     from transformers import AutoConfig
     from finetune_nb.core import MemoryReport
-    res = subprocess.run([sys.executable, '-c', _CPU_STEP, json.dumps([str(name), seq_len, batch_size, r])], capture_output=True, text=True, timeout=900)
+    # A fixed mmap threshold turns off glibc's adaptive one: every block of 128 KiB or more is mapped on allocation and
+    # unmapped on free, so the RSS follows the live tensors. With the adaptive threshold, whether freed blocks were kept
+    # depended on thread timing, and the same step read 1.7 or 2.8 GB from one run to the next.
+    env = {**os.environ, 'MALLOC_MMAP_THRESHOLD_': str(128 * 1024)}
+    res = subprocess.run([sys.executable, '-c', _CPU_STEP, json.dumps([str(name), seq_len, batch_size, r])], capture_output=True, text=True,
+                         timeout=900, env=env)
     out = [l for l in res.stdout.splitlines() if l.startswith('@@')]
     if res.returncode or not out:
         raise RuntimeError(f"measure_cpu_lora_step: the measuring process failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1:]}")
