@@ -142,7 +142,7 @@ def memory_snapshot(
 # %% ../nbs/00_core.ipynb #ae882bce
 @dataclass
 class MemoryReport:
-    "Runtime and peak memory between two snapshots, printed in the words of the seed notebooks."
+    "Runtime and peak memory between two snapshots, printed in the words of the Unsloth Qwen3-4B article."
     runtime_s: float
     device: str
     peak_gb: float      # peak reserved (GPU) or peak RSS (CPU)

@@ -35,7 +35,7 @@ class MemoryEstimate:
     def total(self): return self.weights + self.adapter + self.gradients + self.optimizer + self.activations + self.logits + self.overhead
     @property
     def training(self):
-        "What training adds on top of the loaded weights (the seed's 'for training' figure)."
+        "What training adds on top of the loaded weights (the 'for training' figure of the Unsloth Qwen3-4B article)."
         return self.total - self.weights
     def parts(self): return {k: getattr(self, k) for k in ('weights','adapter','gradients','optimizer','activations','logits','overhead')}
     def __repr__(self):

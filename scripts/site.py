@@ -77,6 +77,8 @@ def prepare(nb):
             tags = [t for t in ('slow', 'cuda') if t in f]
             if tags: c.setdefault('metadata', {})['tags'] = tags
         else: c['source'] = _links(math_to_mathml(src))
+        for o in c.get('outputs', []):   # tables printed as markdown link notebooks too
+            if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _links(''.join(o['data']['text/markdown']))
         cells.append(c)
     nb['cells'] = cells
     return nb
