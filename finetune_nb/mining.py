@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 from .core import DataError, write_jsonl
-from .retrieval import RetrievalData, faiss_topk, _md5, _cached_corpus
+from .retrieval import RetrievalData, faiss_topk, _md5, _cached_corpus, bm25_index
 
 # %% ../nbs/08_mining.ipynb #a70228d1
 @dataclass
@@ -194,8 +194,7 @@ def bm25_scorer(
     "A scorer: BM25 (bm25s, English stop words) of each passage for its query, with the corpus' term statistics."
     import bm25s
     data, ids, lookup = _corpus_data(corpus, [])
-    r = bm25s.BM25()
-    r.index(bm25s.tokenize([data.doc_text(i) for i in ids], stopwords='en', show_progress=False), show_progress=False)
+    r = bm25_index([data.doc_text(i) for i in ids])
     def score(queries, passages):
         out = []
         for q, ps in zip(queries, passages):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['RetrievalData', 'load_beir', 'load_flag_eval', 'write_flag_eval', 'eval_data_from_training', 'split_rows',
            'rows_from_qrels', 'evaluate_run', 'faiss_topk', 'recall_vs_exact', 'search', 'evaluate_retrieval',
-           'bm25_run', 'to_markdown', 'bootstrap_ci', 'RunComparison', 'compare_runs']
+           'bm25_index', 'bm25_run', 'to_markdown', 'bootstrap_ci', 'RunComparison', 'compare_runs']
 
 # %% ../nbs/07_retrieval.ipynb #b1e5a5a7
 import csv, hashlib, json, math, mmap, random, warnings
@@ -332,6 +332,15 @@ def evaluate_retrieval(
     return evaluate_run(search(embedder, data, max(k_values), cache_dir), data.qrels, k_values, ignore_identical_ids)
 
 # %% ../nbs/07_retrieval.ipynb #6aecdf1d
+def bm25_index(
+    texts,  # the documents, in the order their scores are wanted
+):
+    "A bm25s index of `texts` (English stop words), the one the BM25 baseline and the BM25 teacher both use."
+    import bm25s
+    r = bm25s.BM25()
+    r.index(bm25s.tokenize(list(texts), stopwords='en', show_progress=False), show_progress=False)
+    return r
+
 def bm25_run(
     data:RetrievalData,
     top_k=100,
@@ -339,8 +348,7 @@ def bm25_run(
     "A BM25 run over `data` (bm25s, English stop words)."
     import bm25s
     ids = list(data.corpus)
-    r = bm25s.BM25()
-    r.index(bm25s.tokenize([data.doc_text(i) for i in ids], stopwords='en', show_progress=False), show_progress=False)
+    r = bm25_index([data.doc_text(i) for i in ids])
     qids = list(data.queries)
     docs, scores = r.retrieve(bm25s.tokenize([data.queries[q] for q in qids], stopwords='en', show_progress=False),
                               k=min(top_k, len(ids)), show_progress=False)

@@ -138,6 +138,7 @@ def build(out=ROOT/'_site', nbs=NBS, quiet=False):
             (tmp/name).write_text(_page(title, body, _nav(pages, name), prev, nxt, p.name))
         css = (HERE/'site.css').read_text() + '\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')
         (tmp/'site.css').write_text(css)
+        for d in [tmp, *(x for x in tmp.rglob('*') if x.is_dir())]: d.chmod(0o755)   # mkdtemp made it 0700
         old = out.with_name(out.name + '.old')
         if out.exists(): shutil.rmtree(old, ignore_errors=True); out.rename(old)
         tmp.rename(out)
