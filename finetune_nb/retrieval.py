@@ -22,12 +22,13 @@ def _offenders(what, bad):
 
 @dataclass
 class RetrievalData:
-    "A corpus {doc_id: {'title', 'text'}}, queries {qid: text} and qrels {qid: {doc_id: grade}}."
+    "A corpus {doc_id: {'title', 'text'}} (or {doc_id: text}), queries {qid: text} and qrels {qid: {doc_id: grade}}."
     corpus: dict
     queries: dict
     qrels: dict
     def doc_text(self, did):
         d = self.corpus[did]
+        if isinstance(d, str): return d
         return f"{d.get('title', '')} {d['text']}".strip()
     def check(self, where='qrels'):
         "Raise `DataError` if the qrels mention unknown queries or documents; return self."

@@ -37,6 +37,10 @@ def refresh(path, slow=False, cuda=False):
         if c.cell_type == 'code' and (f & skip or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
             keep[i] = c.get('outputs', [])
             c.source = '#| skip\n' + c.source          # executed as a no-op below
+    # execnb drops *all* printed output of a cell whose last line ends with ';' (Jupyter drops only the result), so such
+    # a cell runs with a trailing `pass`: its prints are kept and its last value is still not shown
+    semi = {i for i, c in enumerate(nb.cells) if i not in keep and c.cell_type == 'code' and c.source.rstrip().endswith(';')}
+    for i in semi: nb.cells[i].source += '\npass'
     cwd = os.getcwd(); os.chdir(path.parent)
     try:
         sh = CaptureShell()
@@ -44,6 +48,7 @@ def refresh(path, slow=False, cuda=False):
     finally: os.chdir(cwd)
     for i, c in enumerate(nb.cells):
         if i in keep: c.source = c.source[len('#| skip\n'):]; c.outputs = keep[i]
+        if i in semi: c.source = c.source[:-len('\npass')]
         for o in c.get('outputs', []):
             if o.get('output_type') == 'stream': o['text'] = _squash(''.join(o['text']))
             if i not in keep and 'image/png' in o.get('data', {}): o['data']['image/png'] = _small_png(''.join(o['data']['image/png']))
