@@ -76,6 +76,11 @@ def prepare(nb):
             c['source'] = '\n'.join(l for l in src.splitlines() if not re.match(r'\s*#\|', l)).strip('\n')
             tags = [t for t in ('slow', 'cuda') if t in f]
             if tags: c.setdefault('metadata', {})['tags'] = tags
+            drew = [l.strip() for l in c['source'].splitlines() if re.search(r'plot|plt\.|\bax\.|mining_report', l)][-1:]
+            alt = f'Plot drawn by: {drew[0][:120]}' if drew else 'Plot drawn by the code cell above'
+            for o in c.get('outputs', []):   # alt text for plots: the call that drew them
+                for mime in ('image/png', 'image/jpeg'):
+                    if mime in o.get('data', {}): o.setdefault('metadata', {}).setdefault(mime, {}).setdefault('alt', alt)
         else: c['source'] = _links(math_to_mathml(src))
         for o in c.get('outputs', []):   # tables printed as markdown link notebooks too
             if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _links(''.join(o['data']['text/markdown']))
