@@ -1,6 +1,7 @@
 """Execute notebooks and save their outputs, so a learner reads results before running anything.
 
     .venv/bin/python scripts/outputs.py nbs/05_sft.ipynb [more.ipynb ...] [--slow] [--cuda]
+    .venv/bin/python scripts/outputs.py nbs/*.ipynb --count     # how many code cells carry outputs; runs nothing
 
 Cells run in order in one kernel (execnb), from the notebook's folder, as `nbdev_test` runs them. Cells flagged
 `#| slow` run only with --slow and `#| cuda` only with --cuda; otherwise they keep the outputs they had (a GPU run's
@@ -55,7 +56,19 @@ def refresh(path, slow=False, cuda=False):
     write_nb(nb, path)
     print(f'{path.name}: outputs saved')
 
+def count(paths):
+    "Print, per notebook and in all, how many code cells that are not `#| export` carry an output."
+    tot = out = 0
+    for p in paths:
+        cells = [c for c in read_nb(p).cells if c.cell_type == 'code' and 'export' not in _flags(c.source)]
+        n = sum(bool(c.get('outputs')) for c in cells); tot += len(cells); out += n
+        print(f'{Path(p).name:45} {n:3} of {len(cells):3}')
+    print(f'{"all notebooks":45} {out:3} of {tot:3} ({100 * out / tot:.1f}%)')
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('nbs', nargs='+'); p.add_argument('--slow', action='store_true'); p.add_argument('--cuda', action='store_true')
+    p.add_argument('--count', action='store_true', help='only count the code cells with outputs')
     a = p.parse_args()
-    for n in a.nbs: refresh(n, a.slow, a.cuda)
+    if a.count: count(a.nbs)
+    else:
+        for n in a.nbs: refresh(n, a.slow, a.cuda)
