@@ -56,8 +56,8 @@ def _norm(t): return ' '.join(t.split())   # texts compared with whitespace norm
 def _corpus_data(corpus, rows):
     "The corpus as RetrievalData (ids, records) and a text -> indices lookup that knows both 'title text' and 'text'."
     if corpus is None: corpus = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
-    if isinstance(corpus, RetrievalData): recs = corpus.corpus
-    elif isinstance(corpus, dict): recs = {str(k): v if isinstance(v, dict) else {'title': '', 'text': v} for k, v in corpus.items()}
+    if isinstance(corpus, RetrievalData): corpus = corpus.corpus    # its documents may be records or plain texts
+    if isinstance(corpus, dict): recs = {str(k): v if isinstance(v, dict) else {'title': '', 'text': v} for k, v in corpus.items()}
     else: recs = {_md5(t): {'title': '', 'text': t} for t in corpus}
     for k, v in recs.items():
         if not isinstance(v.get('text'), str): raise DataError(f'corpus document {k!r}: text: expected a string, got {v.get("text")!r:.40}')

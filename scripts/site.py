@@ -29,8 +29,11 @@ def page_name(nb):
     stem = re.sub(r'\.ipynb$', '', Path(nb).name)
     return 'index.html' if stem == 'index' else f'{stem}.html'
 
-def _flags(src):
-    return {f for l in src.splitlines() if (m := re.match(r'\s*#\|\s*(.*)', l)) for f in m.group(1).split()}
+def _directives(src):
+    "`(flags, body)` of a code cell: the words of its `#|` lines, and its source without them."
+    lines = src.splitlines()
+    flags = {f for l in lines if (m := re.match(r'\s*#\|\s*(.*)', l)) for f in m.group(1).split()}
+    return flags, '\n'.join(l for l in lines if not re.match(r'\s*#\|', l)).strip('\n')
 
 def nb_title(nb):
     "The notebook's `# ` heading, as plain text."
@@ -59,10 +62,9 @@ def _keep(c):
     "Which cells a reader sees: not `#| hide` ones, nor the `default_exp` line or the export call."
     if c['cell_type'] == 'raw': return False
     if c['cell_type'] != 'code': return True
-    src = ''.join(c['source']); f = _flags(src)
+    f, body = _directives(''.join(c['source']))
     if 'hide' in f or 'include:' in f and 'false' in f: return False
-    body = '\n'.join(l for l in src.splitlines() if not re.match(r'\s*#\|', l)).strip()
-    return bool(body) or bool(c.get('outputs'))
+    return bool(body.strip()) or bool(c.get('outputs'))
 
 def prepare(nb):
     "A copy of `nb` as it is shown: hidden cells dropped, `#|` lines removed, maths as MathML, links to pages."
@@ -71,19 +73,18 @@ def prepare(nb):
     for c in nb['cells']:
         if not _keep(c): continue
         src = ''.join(c['source'])
-        if c['cell_type'] == 'code':
-            f = _flags(src)
-            c['source'] = '\n'.join(l for l in src.splitlines() if not re.match(r'\s*#\|', l)).strip('\n')
-            tags = [t for t in ('slow', 'cuda') if t in f]
-            if tags: c.setdefault('metadata', {})['tags'] = tags
-            drew = [l.strip() for l in c['source'].splitlines() if re.search(r'plot|plt\.|\bax\.|mining_report', l)][-1:]
-            alt = f'Plot drawn by: {drew[0][:120]}' if drew else 'Plot drawn by the code cell above'
-            for o in c.get('outputs', []):   # alt text for plots: the call that drew them
-                for mime in ('image/png', 'image/jpeg'):
-                    if mime in o.get('data', {}): o.setdefault('metadata', {}).setdefault(mime, {}).setdefault('alt', alt)
-        else: c['source'] = _links(math_to_mathml(src))
-        for o in c.get('outputs', []):   # tables printed as markdown link notebooks too
-            if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _links(''.join(o['data']['text/markdown']))
+        if c['cell_type'] != 'code':
+            c['source'] = _links(math_to_mathml(src)); cells.append(c); continue
+        f, c['source'] = _directives(src)
+        tags = [t for t in ('slow', 'cuda') if t in f]
+        if tags: c.setdefault('metadata', {})['tags'] = tags
+        drew = [l.strip() for l in c['source'].splitlines() if re.search(r'plot|plt\.|\bax\.|mining_report', l)][-1:]
+        alt = f'Plot drawn by: {drew[0][:120]}' if drew else 'Plot drawn by the code cell above'
+        for o in c.get('outputs', []):
+            data = o.get('data', {})
+            for mime in ('image/png', 'image/jpeg'):   # alt text for plots: the call that drew them
+                if mime in data: o.setdefault('metadata', {}).setdefault(mime, {}).setdefault('alt', alt)
+            if 'text/markdown' in data: data['text/markdown'] = _links(''.join(data['text/markdown']))   # tables that link notebooks
         cells.append(c)
     nb['cells'] = cells
     return nb

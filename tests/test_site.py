@@ -1,7 +1,7 @@
 "The course website: `make docs` builds it from the notebooks offline, and headless Chromium checks every page."
 import functools, http.server, importlib.util, os, re, shutil, subprocess, threading, urllib.request
 from pathlib import Path
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import urldefrag
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
