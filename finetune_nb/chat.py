@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['ROLES', 'TEMPLATES', 'TEMPLATE_TOKENS', 'END_OF_TURN', 'OFFICIAL', 'PAD_CANDIDATES', 'standardize_chats',
-           'load_chat_tokenizer', 'apply_template', 'render_chats', 'end_of_turn_token', 'TemplateReport',
+           'load_chat_tokenizer', 'apply_template', 'render_chats', 'template_variables', 'template_options',
+           'check_template_options', 'set_template_options', 'end_of_turn_token', 'TemplateReport',
            'chat_template_report', 'ensure_pad_token']
 
 # %% ../nbs/03_chat.ipynb #4585355b
-import copy, json
+import copy, json, tempfile
 from pathlib import Path
 from .core import DataError, _resolve, _from_pretrained
 
@@ -170,7 +171,7 @@ def apply_template(
     missing = [t for t in TEMPLATE_TOKENS.get(name, []) if t not in vocab]
     if missing and not add_tokens:
         raise ValueError(f"the tokenizer has no {missing} token(s), which the {name!r} template needs as single tokens; pass "
-                         "add_tokens=True to add them (CLI: --add-tokens), then resize the model's embeddings and train them (modules_to_save=['embed_tokens','lm_head'])")
+                         "add_tokens=True to add them (CLI: --add-tokens), then resize the model's embeddings and train their rows (LoraConfig trainable_token_indices=token_rows(tokenizer, tokens))")
     if missing: tok.add_tokens(missing, special_tokens=True)
     tok.chat_template = jinja
     if map_eos:
@@ -190,8 +191,47 @@ def render_chats(
     if hasattr(std, 'map'): return std.map(lambda r: {'text': render(r)['text']})
     return [render(r) for r in std]
 
+# %% ../nbs/03_chat.ipynb #d350644d
+_NOT_OPTIONS = {'messages', 'add_generation_prompt', 'tools', 'documents', 'raise_exception', 'strftime_now', 'range', 'namespace',
+                'bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token', 'additional_special_tokens'}
+
+def template_variables(
+    tokenizer,  # a tokenizer with a chat template
+)->set:
+    "The options a chat template reads: the names its Jinja uses that are not the messages, special tokens or helpers."
+    from jinja2 import meta, nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
+    import re
+    src = re.sub(r'{%-?\s*(end)?generation\s*-?%}', '', tokenizer.chat_template)    # transformers' own tag (training templates)
+    ast = ImmutableSandboxedEnvironment(extensions=['jinja2.ext.loopcontrols']).parse(src)
+    assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx == 'store'}    # set in the template itself (on some paths only)
+    return meta.find_undeclared_variables(ast) - assigned - _NOT_OPTIONS
+
+def template_options(tokenizer)->dict:
+    "The template options stored on `tokenizer` (`set_template_options`), `{}` if none."
+    return dict(tokenizer.init_kwargs.get('chat_template_kwargs') or {})
+
+def check_template_options(tokenizer, options:dict):
+    "Refuse an option the template does not read, naming the ones it does."
+    known = template_variables(tokenizer)
+    for k in options:
+        if k not in known:
+            raise ValueError(f"the chat template has no option {k!r} (it reads: {', '.join(sorted(known)) or 'none'}); "
+                             "use a template that has it (e.g. apply_template(tok, 'qwen3') for enable_thinking), or drop it")
+
+def set_template_options(
+    tokenizer,   # changed in place, and returned
+    **options,   # e.g. enable_thinking=False
+):
+    "Store template options on `tokenizer` (saved with it): training, generation and scoring then render alike."
+    check_template_options(tokenizer, options)
+    tokenizer.init_kwargs['chat_template_kwargs'] = {**template_options(tokenizer), **options}
+    return tokenizer
+
 # %% ../nbs/03_chat.ipynb #99dbd389
-def _render(tok, messages, gen=False): return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen)
+def _render(tok, messages, gen=False):
+    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen, **template_options(tok))
 
 _PROBE = [{'role': 'user', 'content': 'What is 2 + 2?'}, {'role': 'assistant', 'content': 'Four.'}]
 

@@ -158,6 +158,13 @@ def _positive_float(s):
     if isinstance(s, bool) or not v > 0: raise argparse.ArgumentTypeError(f'must be a positive number, got {s!r}')
     return v
 
+def _json_dict(s):
+    "argparse type: a JSON object."
+    try: v = json.loads(s) if isinstance(s, str) else s
+    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f'must be a JSON object, got {s!r} ({e.msg})') from None
+    if not isinstance(v, dict): raise argparse.ArgumentTypeError(f'must be a JSON object, got {s!r}')
+    return v
+
 def _count(s):
     "argparse type: a whole number >= 0."
     return 0 if s in (0, '0') else _positive_int(s)
@@ -181,7 +188,10 @@ def _parser():
     s.add_argument('--eval', default=None, help='held-out chat rows (JSONL)')
     s.add_argument('--model', default='smollm2', help="'smollm2', a .gguf file, a folder or a hub id")
     s.add_argument('--template', default=None, help='a chat template name (chatml, qwen3, qwen3-training, gemma3, llama3) to apply to the tokenizer')
-    s.add_argument('--add-tokens', action='store_true', help="add the template's marker tokens the tokenizer lacks, and train the embeddings and LM head too")
+    s.add_argument('--add-tokens', action='store_true', help="add the template's marker tokens the tokenizer lacks, and train their embedding rows too")
+    s.add_argument('--chat-template-kwargs', type=_json_dict, default=None, help='template options as JSON, e.g. \'{"enable_thinking": false}\' (default: follow the data)')
+    s.add_argument('--quant-storage', default=None, choices=['bf16', 'fp16', 'fp32'], help='with --backend qlora across GPUs (FSDP / ZeRO-3): store the 4-bit weights in this dtype so they shard')
+    s.add_argument('--merge-into', default='dequantized', choices=['dequantized', 'original', 'nf4'], help='QLoRA: which weights the adapter is merged into (see 05_sft)')
     s.add_argument('--out', default='runs/sft'); s.add_argument('--backend', default='auto', choices=['auto', 'hf', 'qlora', 'unsloth'])
     s.add_argument('--max-steps', type=_positive_int, default=None, help='optimizer steps (default 60, or whole epochs with --epochs)')
     s.add_argument('--epochs', type=_positive_float, default=None, help='train for this many epochs instead of a number of steps')
@@ -307,28 +317,33 @@ def cmd_sft(a):
     max_steps, epochs = _steps(a)
     args = SFTArgs(output_dir=a.out, max_steps=max_steps, epochs=epochs, lr=a.lr, per_device_batch=a.batch, grad_accum=a.grad_accum,
                    max_length=a.max_length, warmup_steps=a.warmup_steps, save_steps=a.save_steps, eval_steps=a.eval_steps,
-                   mask_strategy=a.mask_strategy, last_turn_only=a.last_turn_only, packing=a.packing, padding_free=a.padding_free)
+                   mask_strategy=a.mask_strategy, last_turn_only=a.last_turn_only, packing=a.packing, padding_free=a.padding_free,
+                   chat_template_kwargs=a.chat_template_kwargs)
     if a.add_tokens and not a.template: raise ValueError('--add-tokens needs --template: it adds the tokens of that template')
+    if a.quant_storage and backend != 'qlora': raise ValueError(f'--quant-storage stores 4-bit weights: it needs --backend qlora, not {backend!r}')
     _check_chats(a.data)
     if a.eval: _check_chats(a.eval)
-    if a.template and backend != 'unsloth':       # a template the tokenizer cannot take fails before the weights load
-        from finetune_nb.chat import load_chat_tokenizer
-        apply_template(load_chat_tokenizer(a.model), a.template, add_tokens=a.add_tokens)
-    model, tok = load_for_sft(a.model, backend, a.max_length)
+    if (a.template or a.chat_template_kwargs) and backend != 'unsloth':   # a template or option the tokenizer cannot take fails before the weights load
+        from finetune_nb.chat import load_chat_tokenizer, check_template_options
+        t = load_chat_tokenizer(a.model)
+        if a.template: t = apply_template(t, a.template, add_tokens=a.add_tokens)
+        if a.chat_template_kwargs: check_template_options(t, a.chat_template_kwargs)
+    model, tok = load_for_sft(a.model, backend, a.max_length, **({'quant_storage': a.quant_storage} if a.quant_storage else {}))
     lora = LoraSpec(r=a.r, alpha=a.alpha)
     if a.template:
+        n = len(tok)
         tok = apply_template(tok, a.template, add_tokens=a.add_tokens)
         if len(tok) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tok))
-            lora.modules_to_save = ['embed_tokens', 'lm_head']
-            print(f'sft: added tokens; embeddings resized to {len(tok)} rows, and trained in full with the LM head')
+            lora.trainable_token_indices = list(range(n, len(tok)))   # only the new rows train (the LM head shares them when tied)
+            print(f'sft: added {len(tok) - n} tokens; embeddings resized to {len(tok)} rows, and those rows trained')
     pm, res = train_sft(model, tok, a.data, a.eval, lora, args, backend=backend, resume=a.resume)
     from finetune_nb.distributed import is_main_process
     if not is_main_process(): return                 # under torchrun: one process writes
     out = Path(a.out)
     plot_losses(res.losses); plt.tight_layout(); plt.savefig(out/'loss.png', dpi=100); plt.close()
     save_adapter(pm, tok, out/'adapter')
-    if not a.no_merge: merge_and_save(pm, tok, out/'merged', inplace=True)
+    if not a.no_merge: merge_and_save(pm, tok, out/'merged', into=a.merge_into, inplace=True)
     print(f'sft: {res.steps} steps; loss log {out/"training_loss.json"}, plot {out/"loss.png"}, adapter {out/"adapter"}')
 
 def _embedder(a, name=None):

@@ -114,6 +114,7 @@ class GRPOArgs:
     seed: int = 3407
     logging_steps: int = 1
     gradient_checkpointing: bool | None = None   # None: on for CUDA
+    chat_template_kwargs: dict | None = None     # template options over the tokenizer's (SFT stored its own there): prompts render as in training
     extra: dict = field(default_factory=dict)    # any other `GRPOConfig` field: use_vllm=True, vllm_mode='colocate', ...
     def __post_init__(self):
         for k in ('max_steps', 'prompts_per_step', 'max_completion_length', 'logging_steps', 'grad_accum'):
@@ -165,6 +166,7 @@ class GRPOResult:
     runtime_s: float
     memory: object
     output_dir: str
+    template_options: dict = field(default_factory=dict)   # the chat template options prompts were rendered with
     def __repr__(self):
         r = [x['reward'] for x in self.log]
         return (f'GRPOResult({self.steps} steps, reward {r[0]:.3f} -> {r[-1]:.3f} (mean of last 5: {sum(r[-5:]) / len(r[-5:]):.3f}), '
@@ -188,7 +190,7 @@ def train_grpo(
     from datasets import Dataset
     from peft import PeftModel
     from transformers.trainer_callback import ProgressCallback
-    from finetune_nb.chat import ensure_pad_token
+    from finetune_nb.chat import ensure_pad_token, set_template_options, template_options
     from finetune_nb.distributed import is_main_process
     args = args or GRPOArgs()
     rewards = list(DEFAULT_REWARDS if rewards is None else rewards)
@@ -196,6 +198,7 @@ def train_grpo(
     if args.reward_weights is not None and len(args.reward_weights) != len(rewards):
         raise ValueError(f'{len(args.reward_weights)} reward_weights for {len(rewards)} reward functions')
     if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
+    if args.chat_template_kwargs: set_template_options(tokenizer, **args.chat_template_kwargs)
     continuing = isinstance(model, PeftModel)
     if continuing and lora is not None: raise ValueError('model already has an adapter (it keeps training); pass lora=None, or pass the base model to start a new one')
     ds = Dataset.from_list(grpo_rows(rows))
@@ -213,7 +216,8 @@ def train_grpo(
                     num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
                     beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
                     seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
-                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=_optim('auto', device), disable_tqdm=False), **args.extra})
+                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=_optim('auto', device), disable_tqdm=False,
+                    chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
     samples, log = [], RewardLog(out/'grpo_log.json')
     trainer = GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=cfg, train_dataset=ds,
                           processing_class=tokenizer, peft_config=None if continuing else (lora or LoraSpec()).to_peft(), callbacks=[log])
@@ -224,7 +228,7 @@ def train_grpo(
     try: trainer.train()
     finally: model.config.use_cache = use_cache
     runtime = time.time() - t0
-    res = GRPOResult(trainer.state.global_step, log.rows, samples, runtime, memory_report(start, memory_snapshot(device)), str(out))
+    res = GRPOResult(trainer.state.global_step, log.rows, samples, runtime, memory_report(start, memory_snapshot(device)), str(out), template_options(tokenizer))
     if is_main_process():
         with atomic_open(out/'completions.jsonl') as f:
             for s in samples: f.write(json.dumps(s) + '\n')

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['ALL_LINEAR', 'LoRALinear', 'add_lora', 'lora_layers', 'merge_lora', 'trainable_parameters', 'lora_state_dict',
-           'meta_model', 'count_lora_params', 'qwen3_4b_config']
+           'meta_model', 'count_lora_params', 'qwen3_4b_config', 'gemma3_1b_config', 'token_rows',
+           'language_model_targets']
 
 # %% ../nbs/01_lora.ipynb #ebcc83a3
 import math, re
@@ -131,3 +132,41 @@ def qwen3_4b_config():
     return Qwen3Config(vocab_size=151936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
                        num_attention_heads=32, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
                        rope_theta=1_000_000, rms_norm_eps=1e-6, tie_word_embeddings=True)
+
+# %% ../nbs/01_lora.ipynb #b3014d89
+def gemma3_1b_config():
+    "Gemma 3 1B's published configuration (text only, tied embeddings), written out so that nothing is downloaded."
+    from transformers import Gemma3TextConfig
+    return Gemma3TextConfig(vocab_size=262_144, hidden_size=1152, intermediate_size=6912, num_hidden_layers=26,
+                            num_attention_heads=4, num_key_value_heads=1, head_dim=256, max_position_embeddings=32_768,
+                            sliding_window=512, rms_norm_eps=1e-6, tie_word_embeddings=True)
+
+# %% ../nbs/01_lora.ipynb #63bd1bf3
+def token_rows(
+    tokenizer,  # the tokenizer you train with (with any added tokens already in it)
+    tokens,     # token strings, e.g. ['<start_of_turn>', '<end_of_turn>']
+)->list:
+    "The ids of `tokens` in `tokenizer`: the embedding rows to pass as PEFT's `trainable_token_indices`."
+    tokens = [tokens] if isinstance(tokens, str) else list(dict.fromkeys(tokens))
+    vocab = tokenizer.get_vocab()
+    missing = [t for t in tokens if t not in vocab]
+    if missing: raise ValueError(f"token_rows: the tokenizer has no {', '.join(map(repr, missing))} token(s); add them with "
+                                 f"tokenizer.add_special_tokens({{'additional_special_tokens': {missing!r}}}) and resize the model with "
+                                 "model.resize_token_embeddings(len(tokenizer)) first")
+    return [vocab[t] for t in tokens]
+
+# %% ../nbs/01_lora.ipynb #00762cf4
+def language_model_targets(
+    model:nn.Module,            # the model you will pass to `get_peft_model` (the meta device is fine)
+    target_modules=ALL_LINEAR,  # names (last component) of the linear layers to adapt
+):
+    "PEFT `target_modules` that adapt only the language model: a regex if other towers share the names, else the list."
+    names = [target_modules] if isinstance(target_modules, str) else list(target_modules)
+    found = [n for n, _ in _targets(model, names)]
+    if not found: raise ValueError(f"language_model_targets: no nn.Linear named {names} in {type(model).__name__}")
+    lm = model.get_decoder() if hasattr(model, 'get_decoder') else model
+    prefix = next((n for n, m in model.named_modules() if m is lm), '')
+    inside = [n for n in found if n.startswith(prefix + '.')]
+    if not prefix or len(inside) == len(found): return names
+    if not inside: raise ValueError(f"language_model_targets: none of {names} is inside {type(model).__name__}'s language model {prefix!r}")
+    return rf"{re.escape(prefix)}\..*\.({'|'.join(map(re.escape, names))})"

@@ -15,7 +15,10 @@ from .lora import meta_model, ALL_LINEAR, trainable_parameters, _lora_param_coun
 # %% ../nbs/02_memory.ipynb #5fad6f25
 GB = 1024**3
 _DTYPE_BYTES = {'bf16': 2, 'fp16': 2, 'fp32': 4, torch.bfloat16: 2, torch.float16: 2, torch.float32: 4}
-_OPT_BYTES = {'adamw': None, 'adamw_8bit': 2, 'sgd': 0}  # None: 2 states in the trainable dtype
+# bytes of optimizer state per trainable parameter, by the TrainingArguments `optim` name; None: 2 states in the parameter's dtype
+_OPT_BYTES = {'adamw': None, 'adamw_torch': None, 'adamw_torch_fused': None,     # torch AdamW: 2 moments like the parameter
+              'adamw_8bit': 2, 'adamw_bnb_8bit': 2, 'paged_adamw_8bit': 2,      # bitsandbytes: 2 moments of 1 byte (+ a scale per 256)
+              'paged_adamw_32bit': 8, 'sgd': 0}                                 # bitsandbytes 32-bit: fp32 moments whatever the parameter
 NF4_BITS = 4 + 8/64 + 32/(64*256)  # NF4 + double-quantised block scales (blocksize 64)
 
 @dataclass
@@ -31,16 +34,21 @@ class MemoryEstimate:
     overhead: float
     trainable_params: int = 0
     total_params: int = 0
+    paged: float = 0.0   # the part of `optimizer` in paged memory (a paged_* optimizer), which CUDA moves to CPU RAM under pressure
     @property
     def total(self): return self.weights + self.adapter + self.gradients + self.optimizer + self.activations + self.logits + self.overhead
     @property
     def training(self):
         "What training adds on top of the loaded weights (the 'for training' figure of the Unsloth Qwen3-4B article)."
         return self.total - self.weights
+    @property
+    def resident(self):
+        "What has to stay on the GPU: `total` less the paged optimizer state (also what `torch.cuda.max_memory_reserved` counts)."
+        return self.total - self.paged
     def parts(self): return {k: getattr(self, k) for k in ('weights','adapter','gradients','optimizer','activations','logits','overhead')}
     def __repr__(self):
         rows = ' | '.join(f'{k} {v:.2f}' for k, v in self.parts().items())
-        return f"{self.method}: total {self.total:.2f} GB ({rows})"
+        return f"{self.method}: total {self.total:.2f} GB ({rows})" + (f", {self.paged:.2f} of it paged" if self.paged else '')
 
 # %% ../nbs/02_memory.ipynb #dbcd410a
 def _shapes(config):
@@ -54,6 +62,8 @@ def _param_counts(config, r, target_modules):
     quant = sum(mod.weight.numel() for n, mod in m.named_modules() if isinstance(mod, nn.Linear) and '.layers.' in f'.{n}.')
     return trainable_parameters(m)[1], quant, _lora_param_count(m, r, target_modules)
 
+def _tied(config): return getattr(getattr(config, 'text_config', None) or config, 'tie_word_embeddings', False) or getattr(config, 'tie_word_embeddings', False)
+
 def estimate_memory(
     config,                      # a transformers config (written out; nothing is downloaded)
     method='lora',               # 'full', 'lora' or 'qlora'
@@ -61,7 +71,7 @@ def estimate_memory(
     batch_size=2,                # rows per micro-batch (gradient accumulation adds nothing)
     lora_r=8,                    # LoRA rank
     target_modules=ALL_LINEAR,   # layers LoRA adapts
-    optimizer='adamw',           # 'adamw', 'adamw_8bit' or 'sgd'
+    optimizer='adamw',           # a TrainingArguments `optim`: 'adamw_torch' ('adamw'), 'adamw_8bit', 'paged_adamw_8bit', 'paged_adamw_32bit', 'sgd', ...
     gradient_checkpointing=True, # False, True, or 'unsloth' (block inputs offloaded to CPU)
     dtype='bf16',                # weights/activations dtype: 'bf16', 'fp16' or 'fp32'
     fused_loss=False,            # chunked cross-entropy that never builds fp32 logits (Unsloth, Liger)
@@ -73,7 +83,9 @@ def estimate_memory(
     group_size=1,                # embedding: passages per query (1 positive + hard negatives)
     mini_batch_size=None,        # embedding: GradCache chunk; activations of this many texts instead of the whole batch
     world_size=1,                # processes (GPUs) in data parallel
-    zero_stage=0,                # DeepSpeed ZeRO: 1 shards the optimizer state, 2 also gradients, 3 also the weights
+    zero_stage=0,                # DeepSpeed ZeRO: 1 shards the optimizer state, 2 also gradients, 3 also the weights (as FSDP's FULL_SHARD)
+    train_embeddings=False,      # lora/qlora: also train embed_tokens and lm_head in full (peft modules_to_save): True, or 'tied' (one shared copy)
+    quant_storage=None,          # qlora: bnb_4bit_quant_storage; 'bf16' packs the 4-bit weights in bf16 so ZeRO-3/FSDP can shard them
 )->MemoryEstimate:
     "Estimate the peak memory of one training step, broken down into weights, gradients, optimizer, activations, logits and overhead."
     if method not in ('full', 'lora', 'qlora'): raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
@@ -84,16 +96,26 @@ def estimate_memory(
     if task not in ('sft', 'embedding'): raise ValueError(f"task must be 'sft' or 'embedding', got {task!r}")
     if zero_stage not in (0, 1, 2, 3): raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
     if not isinstance(world_size, int) or world_size < 1: raise ValueError(f'world_size must be a whole number >= 1, got {world_size!r}')
-    if zero_stage and method == 'qlora': raise ValueError('ZeRO does not shard 4-bit (bitsandbytes) weights here; use zero_stage=0 with qlora, or lora/full with ZeRO')
+    if train_embeddings not in (False, True, 'tied'): raise ValueError(f"train_embeddings must be False, True or 'tied', got {train_embeddings!r}")
+    if train_embeddings and method == 'full': raise ValueError("train_embeddings is for lora/qlora: method='full' already trains embed_tokens and lm_head")
+    if train_embeddings == 'tied' and not _tied(config): raise ValueError("train_embeddings='tied' needs a config with tie_word_embeddings=True; use True for an untied model")
+    if quant_storage is not None and (method != 'qlora' or quant_storage not in ('bf16', 'fp16', 'fp32')):
+        raise ValueError(f"quant_storage is qlora's bnb_4bit_quant_storage, 'bf16', 'fp16' or 'fp32'; got {quant_storage!r} with method={method!r}")
+    if zero_stage == 3 and method == 'qlora' and quant_storage is None:
+        raise ValueError("ZeRO-3/FSDP shards 4-bit weights only when bnb_4bit_quant_storage is the compute dtype: pass quant_storage='bf16'")
     db = _DTYPE_BYTES[dtype]
     h, i, L, V, dq, dkv, nh = _shapes(config)
     total, quant, n_lora = _param_counts(config, lora_r, target_modules)
     if method == 'qlora': weights = quant * NF4_BITS / 8 + (total - quant) * 2
     else: weights = total * db
     n_train, tb = (total, db) if method == 'full' else (n_lora, 4)
+    ob = lambda n, b: n * (2 * b if _OPT_BYTES[optimizer] is None else _OPT_BYTES[optimizer])  # optimizer bytes of n params of b bytes
     adapter = 0 if method == 'full' else n_lora * 4
-    grads = n_train * tb
-    opt = n_train * (2 * tb if _OPT_BYTES[optimizer] is None else _OPT_BYTES[optimizer])
+    grads, opt = n_train * tb, ob(n_train, tb)
+    if train_embeddings:         # peft keeps the frozen matrix and trains a copy, in the base's 16-bit dtype; a tied model gets two copies
+        eb = 2 if method == 'qlora' else db
+        n_emb = V * h * (1 if train_embeddings == 'tied' or task == 'embedding' else 2)
+        adapter += n_emb * eb; grads += n_emb * eb; opt += ob(n_emb, eb); n_train += n_emb
     ab = 2 if method == 'qlora' else db        # QLoRA computes in bf16
     if task == 'embedding':      # queries and their passages; GradCache holds one chunk's activations at a time
         tokens = batch_size * (query_len + group_size * seq_len) if not mini_batch_size else mini_batch_size * max(seq_len, query_len)
@@ -111,14 +133,16 @@ def estimate_memory(
     if zero_stage >= 2: grads /= N                   # ZeRO-2: and of the gradients
     if zero_stage >= 3: weights /= N; adapter /= N   # ZeRO-3: and of the weights (gathered layer by layer when used)
     if N > 1 and zero_stage == 0: grads *= 2         # plain DDP: its all-reduce buckets hold a second copy of the gradients
+    paged = opt if optimizer.startswith('paged_') else 0   # bitsandbytes puts it in CUDA managed memory, outside PyTorch's allocator
     sub = weights + adapter + grads + opt + act + logits
-    over = fragmentation * sub + overhead_gb * GB
+    over = fragmentation * (sub - paged) + overhead_gb * GB
     label = method + (f' x{N}' if N > 1 else '') + (f' ZeRO-{zero_stage}' if zero_stage else '')
-    return MemoryEstimate(label, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train, total if method == 'full' else total + n_lora)
+    return MemoryEstimate(label, weights/GB, adapter/GB, grads/GB, opt/GB, act/GB, logits/GB, over/GB, n_train,
+                          total if method == 'full' else total + n_lora, paged/GB)
 
 def fits(est:MemoryEstimate, gpu_gb:float=24, headroom_gb:float=0.5)->bool:
-    "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context?"
-    return est.total + headroom_gb <= gpu_gb
+    "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context? A paged optimizer's state may live in CPU RAM."
+    return est.resident + headroom_gb <= gpu_gb
 
 # %% ../nbs/02_memory.ipynb #3ba9b3b4
 def plot_memory(estimates:dict, gpu_gb:float=24, ax=None):
