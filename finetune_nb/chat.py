@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['ROLES', 'TEMPLATES', 'TEMPLATE_TOKENS', 'END_OF_TURN', 'OFFICIAL', 'PAD_CANDIDATES', 'standardize_chats',
-           'load_chat_tokenizer', 'apply_template', 'render_chats', 'template_variables', 'template_options',
-           'check_template_options', 'set_template_options', 'end_of_turn_token', 'TemplateReport',
-           'chat_template_report', 'ensure_pad_token']
+           'load_chat_tokenizer', 'apply_template', 'template_variables', 'template_options', 'check_template_options',
+           'set_template_options', 'render_chats', 'end_of_turn_token', 'TemplateReport', 'chat_template_report',
+           'ensure_pad_token']
 
 # %% ../nbs/03_chat.ipynb #4585355b
 import copy, json, tempfile
@@ -179,18 +179,6 @@ def apply_template(
         tok.eos_token = END_OF_TURN[name]
     return tok
 
-# %% ../nbs/03_chat.ipynb #feeaa645
-def render_chats(
-    tokenizer,  # a tokenizer with a chat template
-    rows,       # rows in any format `standardize_chats` accepts, or a `Dataset`
-):
-    "Rows (or a `Dataset`) with a `text` column holding each conversation rendered by the chat template."
-    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, "chatml")')
-    std = standardize_chats(rows)
-    render = lambda r: {**r, 'text': tokenizer.apply_chat_template(r['messages'], tokenize=False, add_generation_prompt=False)}
-    if hasattr(std, 'map'): return std.map(lambda r: {'text': render(r)['text']})
-    return [render(r) for r in std]
-
 # %% ../nbs/03_chat.ipynb #d350644d
 _NOT_OPTIONS = {'messages', 'add_generation_prompt', 'tools', 'documents', 'raise_exception', 'strftime_now', 'range', 'namespace',
                 'bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token', 'additional_special_tokens'}
@@ -203,10 +191,13 @@ def template_variables(
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
     import re
-    src = re.sub(r'{%-?\s*(end)?generation\s*-?%}', '', tokenizer.chat_template)    # transformers' own tag (training templates)
+    t = tokenizer.chat_template
+    t = t.get('default', next(iter(t.values()))) if isinstance(t, dict) else t      # several named templates: the default one
+    src = re.sub(r'{%-?\s*(end)?generation\s*-?%}', '', t)    # transformers' own tag (training templates)
     ast = ImmutableSandboxedEnvironment(extensions=['jinja2.ext.loopcontrols']).parse(src)
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx == 'store'}    # set in the template itself (on some paths only)
-    return meta.find_undeclared_variables(ast) - assigned - _NOT_OPTIONS
+    tested = {t.node.name for t in ast.find_all(nodes.Test) if t.name == 'defined' and isinstance(t.node, nodes.Name)}   # `x is defined`: an option with a default
+    return meta.find_undeclared_variables(ast) - (assigned - tested) - _NOT_OPTIONS
 
 def template_options(tokenizer)->dict:
     "The template options stored on `tokenizer` (`set_template_options`), `{}` if none."
@@ -228,6 +219,18 @@ def set_template_options(
     check_template_options(tokenizer, options)
     tokenizer.init_kwargs['chat_template_kwargs'] = {**template_options(tokenizer), **options}
     return tokenizer
+
+# %% ../nbs/03_chat.ipynb #feeaa645
+def render_chats(
+    tokenizer,  # a tokenizer with a chat template
+    rows,       # rows in any format `standardize_chats` accepts, or a `Dataset`
+):
+    "Rows (or a `Dataset`) with a `text` column holding each conversation rendered by the chat template."
+    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, "chatml")')
+    std = standardize_chats(rows)
+    render = lambda r: {**r, 'text': tokenizer.apply_chat_template(r['messages'], tokenize=False, add_generation_prompt=False, **template_options(tokenizer))}
+    if hasattr(std, 'map'): return std.map(lambda r: {'text': render(r)['text']})
+    return [render(r) for r in std]
 
 # %% ../nbs/03_chat.ipynb #99dbd389
 def _render(tok, messages, gen=False):

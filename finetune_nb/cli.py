@@ -311,7 +311,7 @@ def _check_chats(path):
 
 def cmd_sft(a):
     from finetune_nb.chat import apply_template
-    from finetune_nb.sft import train_sft, SFTArgs, LoraSpec, save_adapter, merge_and_save, plot_losses, pick_backend, load_for_sft
+    from finetune_nb.sft import train_sft, SFTArgs, LoraSpec, save_adapter, merge_and_save, plot_losses, pick_backend, load_for_sft, is_prequantized
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     backend = pick_backend(a.backend)
     max_steps, epochs = _steps(a)
@@ -320,6 +320,8 @@ def cmd_sft(a):
                    mask_strategy=a.mask_strategy, last_turn_only=a.last_turn_only, packing=a.packing, padding_free=a.padding_free,
                    chat_template_kwargs=a.chat_template_kwargs)
     if a.add_tokens and not a.template: raise ValueError('--add-tokens needs --template: it adds the tokens of that template')
+    if a.merge_into == 'original' and not a.no_merge and is_prequantized(a.model):
+        raise ValueError(f"{a.model}: a pre-quantised 4-bit checkpoint has no 16-bit weights to merge into; use --merge-into dequantized")
     if a.quant_storage and backend != 'qlora': raise ValueError(f'--quant-storage stores 4-bit weights: it needs --backend qlora, not {backend!r}')
     _check_chats(a.data)
     if a.eval: _check_chats(a.eval)
@@ -333,10 +335,10 @@ def cmd_sft(a):
     if a.template:
         n = len(tok)
         tok = apply_template(tok, a.template, add_tokens=a.add_tokens)
-        if len(tok) > model.get_input_embeddings().weight.shape[0]:
-            model.resize_token_embeddings(len(tok))
-            lora.trainable_token_indices = list(range(n, len(tok)))   # only the new rows train (the LM head shares them when tied)
-            print(f'sft: added {len(tok) - n} tokens; embeddings resized to {len(tok)} rows, and those rows trained')
+        if len(tok) > n:
+            if len(tok) > model.get_input_embeddings().weight.shape[0]: model.resize_token_embeddings(len(tok))
+            lora.trainable_token_indices = list(range(n, len(tok)))   # only the new rows train (an untied LM head's too)
+            print(f'sft: added {len(tok) - n} tokens; embeddings resized to {model.get_input_embeddings().weight.shape[0]} rows, and the new rows trained')
     pm, res = train_sft(model, tok, a.data, a.eval, lora, args, backend=backend, resume=a.resume)
     from finetune_nb.distributed import is_main_process
     if not is_main_process(): return                 # under torchrun: one process writes

@@ -6,8 +6,8 @@
 __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'GRAMMAR_KINDS', 'N_TEST_PER_KIND', 'SHOWCASE', 'MERGES', 'grammar_chats',
            'format_compliance', 'grammar_set', 'score_answers', 'synthetic_chats', 'LoraSpec', 'SFTArgs',
            'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'LossLog', 'LossBar', 'plot_losses', 'pack_dataset',
-           'SFTResult', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights', 'merge_and_save',
-           'generation_prompt', 'generate']
+           'SFTResult', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights', 'is_prequantized',
+           'merge_and_save', 'generation_prompt', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, contextlib, copy, functools, json, math, os, re, shutil, tempfile, time
@@ -210,7 +210,8 @@ class LoraSpec:
             if any(isinstance(x, str) for x in xs):
                 if tokenizer is None: raise ValueError(f'LoraSpec.trainable_token_indices names tokens {xs!r}: pass the tokenizer to look them up')
                 return token_rows(tokenizer, [x for x in xs if isinstance(x, str)]) + [x for x in xs if not isinstance(x, str)]
-            if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in xs): raise ValueError(f'LoraSpec.trainable_token_indices: expected token ids or strings, got {xs!r}')
+            if not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < (len(tokenizer) if tokenizer is not None else float('inf')) for x in xs):
+                raise ValueError(f'LoraSpec.trainable_token_indices: expected token strings or ids below the vocabulary size {len(tokenizer) if tokenizer is not None else ""}, got {xs!r}')
             return xs
         return {k: ids(v) for k, v in tti.items()} if isinstance(tti, dict) else ids(tti)
     def to_peft(self,
@@ -221,10 +222,13 @@ class LoraSpec:
         from peft import LoraConfig
         targets = self.target_modules
         if model is not None and not isinstance(targets, str): targets = language_model_targets(model, targets)
+        rows = self.token_ids(tokenizer)
+        if isinstance(rows, list) and model is not None and not getattr(model.config.get_text_config(), 'tie_word_embeddings', True):
+            rows = {'embed_tokens': rows, 'lm_head': rows}     # an untied head has its own rows for these tokens: train both
         return LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout, target_modules=targets,
                           modules_to_save=list(self.modules_to_save) if self.modules_to_save else None,   # peft edits the list it is given
                           use_rslora=self.use_rslora, bias='none', task_type=task_type,
-                          trainable_token_indices=self.token_ids(tokenizer), ensure_weight_tying=self.ensure_weight_tying)
+                          trainable_token_indices=rows, ensure_weight_tying=self.ensure_weight_tying)
 
 @dataclass
 class SFTArgs:
@@ -301,6 +305,11 @@ def pick_backend(
     if backend not in ('hf', 'qlora', 'unsloth'): raise ValueError(f"backend must be 'auto', 'hf', 'qlora' or 'unsloth', not {backend!r}")
     if backend == 'unsloth' and not cuda: raise ValueError("backend 'unsloth' needs a CUDA GPU, and this machine has none; use backend='qlora' or 'hf' (CLI: --backend qlora)")
     if backend == 'qlora' and not _importable('bitsandbytes'): raise ModuleNotFoundError("backend 'qlora' needs bitsandbytes (NF4 on a GPU or a CPU): pip install 'bitsandbytes>=0.50.2'")
+    if backend == 'qlora' and not cuda:
+        from importlib.metadata import version
+        from packaging.version import Version
+        if Version(version('bitsandbytes')) < Version('0.50.2'):
+            raise ModuleNotFoundError(f"backend 'qlora' on a CPU needs bitsandbytes >= 0.50.2 (the version checked here), not {version('bitsandbytes')}: pip install -U 'bitsandbytes>=0.50.2'")
     if backend == 'unsloth' and not _importable('unsloth'): raise ModuleNotFoundError("backend 'unsloth' needs unsloth: pip install finetune_nb[gpu]")
     return backend
 
@@ -330,14 +339,21 @@ def sixteen_bit_copy(
     return dest
 
 def _prequantized(src, local):
-    "The bitsandbytes settings saved in a checkpoint's config (a pre-quantised 4-bit model), or None."
+    "The bitsandbytes 4-bit settings saved in a checkpoint's config (a pre-quantised model), or None; other quantisations are refused."
     cfg = Path(src)/'config.json' if local else None
-    if cfg is not None and cfg.is_file(): return json.loads(cfg.read_text()).get('quantization_config')
-    if local: return None
-    try:
-        from transformers import AutoConfig
-        return getattr(AutoConfig.from_pretrained(src), 'quantization_config', None)
-    except (OSError, ValueError): return None
+    if cfg is not None and cfg.is_file(): q = json.loads(cfg.read_text()).get('quantization_config')
+    elif local: q = None
+    else:
+        try:
+            from transformers import AutoConfig
+            q = getattr(AutoConfig.from_pretrained(src), 'quantization_config', None)
+        except (OSError, ValueError): q = None
+    if q is None: return None
+    q = q if isinstance(q, dict) else q.to_dict()
+    if q.get('quant_method') != 'bitsandbytes' or not q.get('load_in_4bit'):
+        raise ValueError(f"{src}: a checkpoint quantised with {q.get('quant_method')!r}{' (8-bit)' if q.get('load_in_8bit') else ''}; QLoRA here takes "
+                         "16-bit weights or a bitsandbytes 4-bit checkpoint")
+    return q
 
 _DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16, 'fp16': torch.float16, 'float16': torch.float16, 'fp32': torch.float32, 'float32': torch.float32}
 
@@ -362,14 +378,20 @@ def load_for_sft(
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
     from peft import prepare_model_for_kbit_training
     device = pick_device()
-    compute = dtype or default_dtype(device)   # fp32 on a CPU: its bf16 matmuls are many times slower
+    # fp32 on a CPU: its bf16 matmuls are many times slower. Sharded QLoRA computes in the storage dtype (PEFT's FSDP/DeepSpeed guides)
+    compute = quant_storage or dtype or default_dtype(device)
     pre = _prequantized(src, local or bool(gguf))
     if pre: print(f'{name_or_path}: a pre-quantised 4-bit checkpoint, loaded as saved (it has no 16-bit weights; merges go through its de-quantised ones)')
     bnb = None if pre else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                                               bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=quant_storage or torch.uint8)
-    model = _from_pretrained(AutoModelForCausalLM, src, local or bool(gguf), dtype=compute, device_map={'': device.index or 0} if device.type == 'cuda' else {'': 'cpu'},
-                             **({'quantization_config': bnb} if bnb else {}))   # under torchrun each process loads onto its own GPU
-    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device.type == 'cuda')
+    # one device per process; with quant_storage (FSDP / ZeRO-3) no device map: accelerate places the shards
+    placement = {} if quant_storage else {'device_map': {'': device.index or 0} if device.type == 'cuda' else {'': 'cpu'}}
+    model = _from_pretrained(AutoModelForCausalLM, src, local or bool(gguf), dtype=compute, **placement, **({'quantization_config': bnb} if bnb else {}))
+    if quant_storage:          # keep every weight in one dtype (FSDP flattens them together): no fp32 norms, only input gradients
+        model.enable_input_require_grads()
+        if device.type == 'cuda': model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+    else: model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device.type == 'cuda')
+    model._finetune_nb_prequantized = bool(pre)    # merge_and_save reads it (a hub checkpoint cannot be asked offline)
     return model, _from_pretrained(AutoTokenizer, src, local or bool(gguf))
 
 
@@ -516,6 +538,9 @@ def train_sft(
     lora, args = lora or LoraSpec(), args or SFTArgs()
     backend = pick_backend(backend)
     (train_rows, t_src, t_lines), (eval_rows, e_src, e_lines) = _read_rows(train_rows), _read_rows(eval_rows) if eval_rows is not None else (None, None, None)
+    if tokenizer is None and not hasattr(model, 'forward'):
+        from finetune_nb.chat import load_chat_tokenizer
+        tokenizer = load_chat_tokenizer(model)
     if tokenizer is not None:        # bad options and unknown tokens fail before the weights load
         if args.chat_template_kwargs: check_template_options(tokenizer, args.chat_template_kwargs)
         lora.token_ids(tokenizer)
@@ -571,6 +596,11 @@ def train_sft(
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
                          data_collator=collator, peft_config=peft_config, callbacks=[log])
     trainer.remove_callback(ProgressCallback); trainer.add_callback(LossBar())
+    head = trainer.model.get_output_embeddings()
+    if type(head).__name__ == 'TrainableTokensWrapper' and 'bias' not in vars(head):
+        # TRL computes the loss from `lm_head.weight` and `lm_head.bias`; PEFT's wrapper gives the weight with the
+        # trained rows but does not forward `bias` (TRL 1.16, PEFT 0.21)
+        head.bias = head.original_module.bias
     batch = next(iter(trainer.get_train_dataloader()))
     trained = int((batch['labels'] != IGNORE_INDEX).sum())
     if trained == 0 or trained == int((batch['labels'] != -100).numel()) or torch.equal(batch['labels'], batch['input_ids']):
@@ -623,8 +653,16 @@ def dequantized_weights(
 )->dict:
     "`{layer name: weight}`: the float weight each 4-bit layer computes with (its NF4 codes times their scales)."
     import bitsandbytes.functional as F
-    return {n: F.dequantize_4bit(m.weight.data, m.weight.quant_state) for n, m in model.named_modules()
-            if type(m._parameters.get('weight')).__name__ == 'Params4bit'}   # the layer that holds it, not a LoRA wrapper around it
+    out = {}
+    for n, m in model.named_modules():
+        w = m._parameters.get('weight')           # the layer that holds it, not a LoRA wrapper around it
+        if type(w).__name__ != 'Params4bit': continue
+        if getattr(w.quant_state, 'packing_format_for_cpu', False):
+            # an eval-mode forward on an AVX512-BF16 CPU repacks the codes into another layout, which dequantize_4bit
+            # misreads; back to the standard layout first (as bitsandbytes does before saving)
+            w.data, w.quant_state = F._convert_weight_packed_for_cpu_inverse(w.data, w.quant_state)
+        out[n] = F.dequantize_4bit(w.data, w.quant_state)
+    return out
 
 def _unwrap(m):
     "The module a PEFT wrapper (LoRA layer, modules_to_save, trainable tokens) stands in for."
@@ -652,8 +690,10 @@ def _dequantized_base(model, dtype):
 
 MERGES = ('dequantized', 'original', 'nf4')
 
-def _is_prequantized(name):
-    "Is `name` (a folder or hub id) a checkpoint saved in 4-bit?"
+def is_prequantized(
+    name,  # a folder or hub id ('smollm2' and .gguf files are not)
+)->bool:
+    "Is `name` a checkpoint saved in bitsandbytes 4-bit, with no 16-bit weights to merge into?"
     from finetune_nb.core import _resolve
     if not name: return False
     try: s, _, local = _resolve(name, 'smollm2')
@@ -676,26 +716,40 @@ def merge_and_save(
     from finetune_nb.core import _resolve
     if into not in MERGES: raise ValueError(f'into must be one of {MERGES}, not {into!r}')
     path = Path(path)
+    if not hasattr(model, 'get_base_model'): raise ValueError(f'merge_and_save takes a PEFT model (with an adapter to merge), not a {type(model).__name__}')
     if not _is_4bit(model):
         merged = (model if inplace else copy.deepcopy(model)).merge_and_unload()
         return _save_merged(merged, tokenizer, path)
-    pre = getattr(model.get_base_model().config, 'quantization_config', None)
-    loaded = model.get_base_model().name_or_path          # what the 4-bit model was loaded from
-    preq = _is_prequantized(loaded)
-    src = base or (None if preq else model.peft_config['default'].base_model_name_or_path or loaded)
-    if into == 'original' and (src is None or _is_prequantized(src)):
-        raise ValueError(f"{loaded}: a pre-quantised 4-bit checkpoint has no 16-bit weights to merge into; use into='dequantized' "
-                         "(the weights the adapter was trained against), or pass base= the 16-bit model it was quantised from")
-    if into == 'original': s = _resolve(src, 'smollm2')[0]
+    base_model = model.get_base_model()
+    if any(type(m).__name__ == 'Linear8bitLt' for m in base_model.modules()):
+        raise ValueError('an 8-bit base: merge_and_save handles 4-bit (QLoRA) and 16/32-bit bases; load the base in 16 bit, attach the adapter (load_adapter) and merge')
+    pre = getattr(base_model.config, 'quantization_config', None)
+    loaded = base_model.name_or_path                  # what the 4-bit model was loaded from
+    preq = getattr(base_model, '_finetune_nb_prequantized', None)
+    if preq is None: preq = is_prequantized(loaded)
+    name = model.active_adapter
+    src = base or (None if preq else model.peft_config[name].base_model_name_or_path or loaded)
+    if into == 'original':
+        if src is None or is_prequantized(src):
+            raise ValueError(f"{loaded}: a pre-quantised 4-bit checkpoint has no 16-bit weights to merge into; use into='dequantized' "
+                             "(the weights the adapter was trained against), or pass base= the 16-bit model it was quantised from")
+        s, _, local = _resolve(src, 'smollm2')
+        from finetune_nb.core import _from_pretrained
+        from transformers import AutoConfig
+        rows = model.get_input_embeddings().weight.shape[0]
+        orig = _from_pretrained(AutoConfig, s, local).get_text_config().vocab_size
+        if rows != orig: raise ValueError(f"the trained model has {rows:,} embedding rows and {src} has {orig:,} (tokens were added): "
+                                          "merge into='dequantized', which keeps the trained embeddings")
     with tempfile.TemporaryDirectory() as d:
-        model.save_pretrained(d)
+        model.save_pretrained(d, selected_adapters=[name])
+        adapter_dir = d if name == 'default' else Path(d)/name
         if into == 'original':
             print(f'merging into the original 16-bit weights of {src} ({dtype})')
-            full = AutoModelForCausalLM.from_pretrained(s, dtype=dtype, device_map={'': 'cpu'})
+            full = _from_pretrained(AutoModelForCausalLM, s, local, dtype=dtype, device_map={'': 'cpu'})
         else:
             if preq: print(f'{loaded}: a pre-quantised base, merged through its de-quantised 4-bit weights (it has no 16-bit ones)')
             full = _dequantized_base(model, dtype)
-        merged = PeftModel.from_pretrained(full, d).merge_and_unload()
+        merged = PeftModel.from_pretrained(full, adapter_dir).merge_and_unload()
     if into != 'nf4': return _save_merged(merged, tokenizer, path)
     q = pre.to_dict() if hasattr(pre, 'to_dict') else dict(pre)
     with tempfile.TemporaryDirectory() as d:
@@ -704,7 +758,10 @@ def merge_and_save(
         return _save_merged(nf4, tokenizer, path)
 
 def _save_merged(merged, tokenizer, path):
-    "Save atomically: a folder beside `path`, then renamed over it."
+    "Save atomically: a folder beside `path`, then renamed over it (only an earlier model folder is replaced)."
+    path = path.resolve()
+    if path.exists() and (not path.is_dir() or any(path.iterdir()) and not (path/'config.json').is_file()):
+        raise FileExistsError(f'{path}: exists and is not a model folder; merge_and_save replaces only an earlier merged model')
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.tmp-', dir=path.parent))
     try:
@@ -745,7 +802,9 @@ def generate(
 )->str:
     "The assistant's reply to `messages`, stopping at the end-of-turn token."
     from transformers import TextStreamer
-    enc = generation_prompt(tokenizer, messages, chat_template_kwargs).to(model.device)
+    from finetune_nb.chat import template_variables
+    opts = {k: kw.pop(k) for k in list(kw) if k in template_variables(tokenizer)}   # enable_thinking=False given as a keyword
+    enc = generation_prompt(tokenizer, messages, {**opts, **(chat_template_kwargs or {})}).to(model.device)
     stop = list({tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(end_of_turn_token(tokenizer))})
     streamer = TextStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True) if stream else None
     was_training = model.training; model.eval()
