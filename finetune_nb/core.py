@@ -8,7 +8,7 @@ __all__ = ['DataError', 'read_jsonl', 'show_error', 'atomic_open', 'write_jsonl'
            'load_chat_model', 'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
-import os, re, json, random, tempfile, importlib.util, time, platform
+import copy, os, re, json, random, tempfile, importlib.util, time, platform
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
@@ -223,7 +223,14 @@ def _resolve(name_or_path, packaged):
         raise FileNotFoundError(f"{name_or_path}: no such folder or file")
     return str(name_or_path), None, False
 
+_GGUF_TOKENIZERS = {}   # (file, mtime) -> tokenizer: reading a GGUF vocabulary takes seconds (4.4 s for SmolLM2's)
+
 def _from_pretrained(cls, src, is_local, **kw):
+    f = Path(src)/kw['gguf_file'] if kw.get('gguf_file') and is_local else None
+    if f is not None and 'Tokenizer' in cls.__name__:       # a GGUF's tokenizer is read once per process; each caller gets its own copy
+        key = (str(f), f.stat().st_mtime_ns)
+        if key not in _GGUF_TOKENIZERS: _GGUF_TOKENIZERS[key] = cls.from_pretrained(src, local_files_only=True, **kw)
+        return copy.deepcopy(_GGUF_TOKENIZERS[key])
     try: return cls.from_pretrained(src, local_files_only=is_local or None, **kw)
     except (OSError, ValueError) as e:
         if is_local: raise
