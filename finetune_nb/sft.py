@@ -677,7 +677,8 @@ def _dequantized_base(model, dtype):
     base = model.get_base_model() if hasattr(model, 'get_base_model') else model
     cfg = copy.deepcopy(base.config)
     if hasattr(cfg, 'quantization_config'): del cfg.quantization_config
-    full = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
+    from transformers.initialization import no_init_weights
+    with no_init_weights(): full = AutoModelForCausalLM.from_config(cfg, dtype=dtype)   # every weight is copied in below
     with torch.no_grad():
         for name, p in full.named_parameters():
             mod, _, attr = name.rpartition('.')
