@@ -330,7 +330,7 @@ def cmd_sft(a):
         t = load_chat_tokenizer(a.model)
         if a.template: t = apply_template(t, a.template, add_tokens=a.add_tokens)
         if a.chat_template_kwargs: check_template_options(t, a.chat_template_kwargs)
-    model, tok = load_for_sft(a.model, backend, a.max_length, **({'quant_storage': a.quant_storage} if a.quant_storage else {}))
+    model, tok = load_for_sft(a.model, backend, a.max_length, quant_storage=a.quant_storage)
     lora = LoraSpec(r=a.r, alpha=a.alpha)
     if a.template:
         n = len(tok)

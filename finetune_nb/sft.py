@@ -317,14 +317,15 @@ def pick_backend(
 def sixteen_bit_copy(
     name_or_path='smollm2',  # a .gguf file (or 'smollm2')
     dtype=torch.bfloat16,
-    cache_dir=None,          # default: `$FINETUNE_NB_CACHE/models`, else `~/.cache/finetune_nb/models`
+    cache_dir=None,          # default: `models` in the course's cache folder (`masking.default_cache_dir`)
 )->Path:
     "A folder with a GGUF model's weights in 16 bit, written once (atomically) and reused: bitsandbytes quantises safetensors, not GGUF."
     from finetune_nb.core import _resolve, load_chat_model
     src, gguf, _ = _resolve(name_or_path, 'smollm2')
     if not gguf: return Path(src)
     f = Path(src)/gguf
-    root = Path(cache_dir or Path(os.environ.get('FINETUNE_NB_CACHE', Path.home()/'.cache'/'finetune_nb'))/'models')
+    from finetune_nb.masking import default_cache_dir
+    root = Path(cache_dir or default_cache_dir()/'models')
     dest = root/f'{f.stem}-{f.stat().st_size}-{str(dtype).split(".")[-1]}'
     if (dest/'config.json').is_file(): return dest
     root.mkdir(parents=True, exist_ok=True)
