@@ -4,25 +4,26 @@
 
 # %% auto #0
 __all__ = ['ROLES', 'TEMPLATES', 'TEMPLATE_TOKENS', 'END_OF_TURN', 'OFFICIAL', 'PAD_CANDIDATES', 'standardize_chats',
-           'load_chat_tokenizer', 'apply_template', 'template_variables', 'template_options', 'check_template_options',
-           'set_template_options', 'render_chats', 'end_of_turn_token', 'TemplateReport', 'chat_template_report',
-           'ensure_pad_token']
+           'load_chat_tokenizer', 'check_template', 'apply_template', 'template_variables', 'template_options',
+           'check_template_options', 'set_template_options', 'render_chats', 'end_of_turn_token', 'TemplateReport',
+           'chat_template_report', 'ensure_pad_token']
 
 # %% ../nbs/03_chat.ipynb #4585355b
-import copy, json, tempfile
+import copy, json, os, tempfile
 from pathlib import Path
-from .core import DataError, _resolve, _from_pretrained
+from .core import DataError, read_jsonl, check_text, is_blank, _resolve, _from_pretrained
 
 # %% ../nbs/03_chat.ipynb #42220770
 ROLES = {'system': 'system', 'user': 'user', 'human': 'user', 'assistant': 'assistant', 'gpt': 'assistant'}
 
 def _tname(v): return 'null' if v is None else type(v).__name__
 
-def _message(where, role, content):
-    "One checked `{role, content}` message; `where` names the row and field in errors."
+def _message(where, role, content, field=None):
+    "One checked `{role, content}` message; `where` names the row and message in errors, `field` the key its text came from."
     if not isinstance(role, str) or role not in ROLES: raise DataError(f"{where}: unknown role {role!r}; expected one of {sorted(ROLES)}")
     if not isinstance(content, str): raise DataError(f"{where}: content must be a string, got {_tname(content)}")
-    if not content.strip(): raise DataError(f"{where}: empty content")
+    if is_blank(content): raise DataError(f"{where}: empty content" + (' (only whitespace and zero-width characters)' if content.strip() else ''))
+    check_text(content, f'{where}.{field}' if field else where)
     return {'role': ROLES[role], 'content': content}
 
 def _standardize_row(loc, row):
@@ -36,6 +37,7 @@ def _standardize_row(loc, row):
         for k in ('instruction', 'input', 'output', 'system'):
             if row.get(k) is not None and not isinstance(row[k], str) or (k in ('instruction', 'output') and row[k] is None):
                 raise DataError(f"{loc}, {k}: expected a string, got {_tname(row[k])}")
+            if isinstance(row.get(k), str): check_text(row[k], f'{loc}, {k}')
         msgs = [_message(f'{loc}, system', 'system', row['system'])] if row.get('system') else []
         inp = row.get('input') or ''
         msgs += [_message(f'{loc}, instruction', 'user', row['instruction'] + (f"\n\n{inp}" if inp.strip() else '')),
@@ -51,10 +53,10 @@ def _standardize_row(loc, row):
         if not isinstance(m, dict): raise DataError(f"{at}: expected a dict, got {_tname(m)}")
         for field in (rk, ck):
             if field not in m: raise DataError(f"{at}: missing key {field!r}")
-        msg = _message(at, m[rk], m[ck])
+        msg = _message(at, m[rk], m[ck], ck)
         if m.get('reasoning_content') is not None:
             if not isinstance(m['reasoning_content'], str): raise DataError(f"{at}.reasoning_content: expected a string, got {_tname(m['reasoning_content'])}")
-            if m['reasoning_content']: msg['reasoning_content'] = m['reasoning_content']
+            if m['reasoning_content']: msg['reasoning_content'] = check_text(m['reasoning_content'], f"{at}.reasoning_content")
         out.append(msg)
     return {**{k: v for k, v in row.items() if k != key}, 'messages': out}
 
@@ -63,12 +65,34 @@ def _locator(source=None, lines=None):
     if lines is not None: return lambda i: f'{source or "data"}:{lines[i]}'
     return (lambda i: f'{source}, row {i}') if source else (lambda i: f'row {i}')
 
+def _plain(v):
+    "A pandas cell as plain Python: arrays (a Parquet list column) become lists, NaN and NA become None."
+    if hasattr(v, 'tolist') and not isinstance(v, str): return v.tolist()
+    return None if (isinstance(v, float) and v != v) or type(v).__name__ == 'NAType' else v
+
+def _as_rows(rows, source=None, lines=None):
+    "`(rows, source, lines)`: a JSONL path is read (its line numbers named in errors), a DataFrame gives its records; anything else that is not rows is refused."
+    if hasattr(rows, 'column_names') and hasattr(rows, 'to_list'): return rows, source, lines    # a datasets.Dataset
+    if isinstance(rows, (str, os.PathLike)):
+        pairs = read_jsonl(rows, with_lines=True)
+        if not pairs: raise DataError(f'{rows}: no rows')
+        return [r for _, r in pairs], source or str(rows), [n for n, _ in pairs]
+    if hasattr(rows, 'to_dict') and hasattr(rows, 'columns') and hasattr(rows, 'iloc'):    # a pandas DataFrame
+        return [{k: _plain(v) for k, v in r.items()} for r in rows.to_dict('records')], source, lines
+    if hasattr(rows, 'to_dicts') and hasattr(rows, 'columns'): return rows.to_dicts(), source, lines   # a polars DataFrame
+    if isinstance(rows, (dict, bytes)) or not hasattr(rows, '__iter__'):
+        hint = " (a DatasetDict: pick a split, e.g. ds['train'])" if isinstance(rows, dict) and hasattr(rows, 'column_names') else \
+               ' (a single row: wrap it in a list)' if isinstance(rows, dict) else ''
+        raise TypeError(f'rows: expected a list of dicts, a datasets.Dataset, a pandas DataFrame or the path of a JSONL file, got {_tname(rows)}{hint}')
+    return rows, source, lines
+
 def standardize_chats(
-    rows,         # a list of dicts or a `datasets.Dataset`, in OpenAI `messages`, ShareGPT or Alpaca format
-    source=None,  # the file the rows came from, named in errors
+    rows,         # a list of dicts, a `datasets.Dataset`, a pandas DataFrame or a JSONL path; OpenAI `messages`, ShareGPT or Alpaca format
+    source=None,  # the file the rows came from, named in errors (a path's own name by default)
     lines=None,   # the 1-based line number of each row in `source`, named in errors instead of the row index
 ):
     "Rows with `messages: [{role, content}]`; raises `DataError` naming the row (or file:line) and field of anything it cannot convert."
+    rows, source, lines = _as_rows(rows, source, lines)
     is_ds = hasattr(rows, 'column_names') and hasattr(rows, 'to_list')
     loc = _locator(source, lines)
     out = [_standardize_row(loc(i), r) for i, r in enumerate(rows.to_list() if is_ds else rows)]
@@ -156,6 +180,19 @@ def load_chat_tokenizer(
     return _from_pretrained(AutoTokenizer, src, local, **({'gguf_file': gguf} if gguf else {}))
 
 # %% ../nbs/03_chat.ipynb #5b94e8cd
+def check_template(
+    name_or_jinja:str,  # one of `TEMPLATES`, or a Jinja string
+)->str:
+    "The Jinja source of a template name, or the Jinja string itself once it compiles; needs no tokenizer, so a CLI can check it first."
+    if not isinstance(name_or_jinja, str): raise TypeError(f'template: expected a template name or a Jinja string, got {_tname(name_or_jinja)}')
+    if name_or_jinja in TEMPLATES: return TEMPLATES[name_or_jinja]
+    if '{' not in name_or_jinja: raise ValueError(f"unknown template {name_or_jinja!r}; choose one of {sorted(TEMPLATES)} or pass a Jinja string")
+    from jinja2 import TemplateSyntaxError
+    from transformers.utils.chat_template_utils import _compile_jinja_template   # the compiler apply_chat_template uses
+    try: _compile_jinja_template(name_or_jinja)
+    except TemplateSyntaxError as e: raise ValueError(f'template: not a valid Jinja template (line {e.lineno}: {str(e.message).splitlines()[0]})') from None
+    return name_or_jinja
+
 def apply_template(
     tokenizer,           # a Hugging Face tokenizer (it is not modified)
     name_or_jinja:str,   # one of `TEMPLATES` ('chatml', 'qwen3', 'qwen3-training', 'gemma3', 'llama3') or a Jinja string
@@ -163,9 +200,8 @@ def apply_template(
     map_eos=False,       # make the template's end-of-turn token the tokenizer's EOS
 ):
     "A copy of `tokenizer` that renders chats with the given template."
-    if name_or_jinja in TEMPLATES: name, jinja = name_or_jinja, TEMPLATES[name_or_jinja]
-    elif '{' in name_or_jinja: name, jinja = None, name_or_jinja
-    else: raise ValueError(f"unknown template {name_or_jinja!r}; choose one of {sorted(TEMPLATES)} or pass a Jinja string")
+    jinja = check_template(name_or_jinja)
+    name = name_or_jinja if name_or_jinja in TEMPLATES else None
     tok = copy.deepcopy(tokenizer)
     vocab = tok.get_vocab()
     missing = [t for t in TEMPLATE_TOKENS.get(name, []) if t not in vocab]

@@ -143,7 +143,9 @@ def run_demo(out=None, stages=None, quick=False):
     return metrics
 
 # %% ../nbs/09_cli.ipynb #ca62d542
-USER_ERRORS = (DataError, FileNotFoundError, ModuleNotFoundError, OSError, ValueError)
+from .runs import NonFiniteError, RunFolderBusy, lock_run, check_output_dir
+
+USER_ERRORS = (DataError, FileNotFoundError, ModuleNotFoundError, OSError, ValueError, NonFiniteError, RunFolderBusy)
 
 def _positive_int(s):
     "argparse type: a whole number >= 1 (4.0 is read as 4)."
@@ -153,9 +155,24 @@ def _positive_int(s):
     return int(v)
 
 def _positive_float(s):
+    "argparse type: a finite number > 0."
     try: v = float(s)
     except (TypeError, ValueError): v = float('nan')
-    if isinstance(s, bool) or not v > 0: raise argparse.ArgumentTypeError(f'must be a positive number, got {s!r}')
+    if isinstance(s, bool) or not 0 < v < float('inf'): raise argparse.ArgumentTypeError(f'must be a positive finite number, got {s!r}')
+    return v
+
+def _fraction(s):
+    "argparse type: a number in [0, 1)."
+    try: v = float(s)
+    except (TypeError, ValueError): v = float('nan')
+    if isinstance(s, bool) or not 0 <= v < 1: raise argparse.ArgumentTypeError(f'must be a number from 0 up to (not including) 1, got {s!r}')
+    return v
+
+def _finite(s):
+    "argparse type: a finite number."
+    try: v = float(s)
+    except (TypeError, ValueError): v = float('nan')
+    if isinstance(s, bool) or not abs(v) < float('inf'): raise argparse.ArgumentTypeError(f'must be a finite number, got {s!r}')
     return v
 
 def _json_dict(s):
@@ -212,10 +229,10 @@ def _parser():
     e.add_argument('--max-steps', type=_positive_int, default=None, help='optimizer steps (overrides --epochs)')
     e.add_argument('--batch', type=_positive_int, default=32, help='queries per step')
     e.add_argument('--group', type=_positive_int, default=1, help='train_group_size: 1 positive + (group - 1) negatives per query')
-    e.add_argument('--lr', type=_positive_float, default=2e-5); e.add_argument('--warmup-ratio', type=float, default=0.1)
+    e.add_argument('--lr', type=_positive_float, default=2e-5); e.add_argument('--warmup-ratio', type=_fraction, default=0.1)
     e.add_argument('--temperature', type=_positive_float, default=None, help="τ (default: the contract's, 0.05)")
     e.add_argument('--learn-temperature', action='store_true', help='learn τ, with its own learning rate')
-    e.add_argument('--dropout', type=float, default=None, help='set the encoder dropout (0: off, faster on CPU)')
+    e.add_argument('--dropout', type=_fraction, default=None, help='set the encoder dropout (0: off, faster on CPU)')
     e.add_argument('--bf16', action='store_true', help='bfloat16 autocast (a GPU, or a CPU with AVX512-BF16/AMX)')
     e.add_argument('--save-steps', type=_positive_int, default=None); e.add_argument('--resume', action='store_true')
     e.add_argument('--logging-steps', type=_positive_int, default=5, help='log the loss every n steps')
@@ -231,8 +248,8 @@ def _parser():
     m.add_argument('--model', default='minilm'); m.add_argument('--range', type=_count, nargs=2, default=[10, 210], help='ranks lo hi (FlagEmbedding: 10 210)')
     m.add_argument('--range-mode', choices=['raw', 'filtered'], default='raw', help="raw: FlagEmbedding's meaning; filtered: sentence-transformers'")
     m.add_argument('--negatives', type=_positive_int, default=15); m.add_argument('--sampling', choices=['random', 'top'], default='random')
-    m.add_argument('--relative-margin', '--margin', type=float, default=None); m.add_argument('--absolute-margin', type=float, default=None)
-    m.add_argument('--max-score', type=float, default=None); m.add_argument('--min-score', type=float, default=None)
+    m.add_argument('--relative-margin', '--margin', type=_finite, default=None); m.add_argument('--absolute-margin', type=_finite, default=None)
+    m.add_argument('--max-score', type=_finite, default=None); m.add_argument('--min-score', type=_finite, default=None)
     m.add_argument('--cache', default=None, help='a folder for corpus vectors, shared with eval')
     v = sub.add_parser('eval', help='evaluate an embedding model (and BM25) on a BEIR or FlagEmbedding-eval folder')
     v.add_argument('--data'); v.add_argument('--format', choices=['beir', 'flag'], default='beir'); v.add_argument('--split', default='test')
@@ -310,8 +327,16 @@ def _check_chats(path):
     standardize_chats(*_read_rows(path))
 
 def cmd_sft(a):
+    from finetune_nb.distributed import is_main_process
+    from finetune_nb.chat import check_template
+    if a.eval_steps and not a.eval: raise ValueError('--eval-steps needs --eval: there is no held-out data to evaluate')
+    if a.template: check_template(a.template)        # a broken template string fails first, on any backend
+    check_output_dir(a.out, '--out')
+    with lock_run(a.out, enabled=is_main_process()): _sft(a)
+
+def _sft(a):
     from finetune_nb.chat import apply_template
-    from finetune_nb.sft import train_sft, SFTArgs, LoraSpec, save_adapter, merge_and_save, plot_losses, pick_backend, load_for_sft, is_prequantized
+    from finetune_nb.sft import train_sft, SFTArgs, LoraSpec, save_adapter, merge_and_save, plot_losses, pick_backend, load_for_sft, is_prequantized, prepare_sft_data
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     backend = pick_backend(a.backend)
     max_steps, epochs = _steps(a)
@@ -325,11 +350,12 @@ def cmd_sft(a):
     if a.quant_storage and backend != 'qlora': raise ValueError(f'--quant-storage stores 4-bit weights: it needs --backend qlora, not {backend!r}')
     _check_chats(a.data)
     if a.eval: _check_chats(a.eval)
-    if (a.template or a.chat_template_kwargs) and backend != 'unsloth':   # a template or option the tokenizer cannot take fails before the weights load
+    if backend != 'unsloth':   # the template, its options and every row are checked (and masked, into the cache) before the weights load
         from finetune_nb.chat import load_chat_tokenizer, check_template_options
         t = load_chat_tokenizer(a.model)
         if a.template: t = apply_template(t, a.template, add_tokens=a.add_tokens)
         if a.chat_template_kwargs: check_template_options(t, a.chat_template_kwargs)
+        prepare_sft_data(t, a.data, a.eval, args)
     model, tok = load_for_sft(a.model, backend, a.max_length, quant_storage=a.quant_storage)
     lora = LoraSpec(r=a.r, alpha=a.alpha)
     if a.template:
@@ -364,6 +390,12 @@ def _writable(path):
     except OSError as e: raise OSError(f'{p}: cannot be written ({e.strerror or e})') from None
 
 def cmd_embed(a):
+    from finetune_nb.distributed import is_main_process
+    if a.kd_only and not a.knowledge_distillation: raise ValueError('--kd-only needs --knowledge-distillation: it drops InfoNCE from a KD run')
+    check_output_dir(a.out, '--out')
+    with lock_run(a.out, enabled=is_main_process()): _embed(a)
+
+def _embed(a):
     from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, _check_embed_rows, _check_groups
     rows = _rows(a.data); _check_embed_rows(rows, a.knowledge_distillation); _check_groups(rows, a.group)     # bad rows are named before the model loads
     args = EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps or -1, batch_size=a.batch, train_group_size=a.group, lr=a.lr,
@@ -389,16 +421,21 @@ def _corpus_file(path):
     return {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(path, key, ['text']).items()}
 
 def cmd_mine(a):
-    from finetune_nb.mining import mine_hard_negatives, _check_mine_rows
+    from finetune_nb.mining import mine_hard_negatives, check_mining_args
     from finetune_nb.retrieval import load_beir, rows_from_qrels
     _writable(a.out)
+    if a.cache: check_output_dir(a.cache, '--cache')
+    lo, hi = a.range
+    if lo >= hi: raise ValueError(f'--range {lo} {hi}: the first rank must be below the second (FlagEmbedding samples from ranks lo to hi, e.g. 10 210)')
+    margins = (a.relative_margin, a.absolute_margin, a.max_score, a.min_score, a.sampling)
+    check_mining_args(None, tuple(a.range), a.negatives, a.range_mode, *margins)
     if Path(a.data).is_dir():
         data = load_beir(a.data, a.split)
         rows, corpus = rows_from_qrels(data), data
         if a.corpus: raise ValueError('--corpus: a BEIR folder brings its own corpus')
         print(f'mine: {len(rows)} judged queries of {a.data} ({a.split}), {sum(len(r["pos"]) for r in rows)} positives, {len(data.corpus):,} documents')
     else:
-        rows = _rows(a.data); _check_mine_rows(rows)      # read and check the data before loading a model
+        rows = _rows(a.data); check_mining_args(rows, tuple(a.range), a.negatives, a.range_mode, *margins)   # the data, before a model loads
         corpus = _corpus_file(a.corpus) if a.corpus else None
     mined, rep = mine_hard_negatives(_embedder(a), rows, corpus, tuple(a.range), a.negatives, a.range_mode, a.relative_margin, a.absolute_margin,
                                      a.max_score, a.min_score, a.sampling, cache_dir=a.cache, out=a.out)
@@ -407,6 +444,7 @@ def cmd_mine(a):
 def cmd_eval(a):
     from finetune_nb.retrieval import load_beir, load_flag_eval, search, evaluate_run, bm25_run, to_markdown, compare_runs
     if a.out: _writable(a.out)
+    if a.cache: check_output_dir(a.cache, '--cache')
     data = (load_beir if a.format == 'beir' else load_flag_eval)(a.data, a.split)
     keep = not a.keep_identical_ids
     runs = {str(a.model): search(_embedder(a), data, 100, a.cache, a.index)}

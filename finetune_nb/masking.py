@@ -8,15 +8,15 @@ __all__ = ['IGNORE_INDEX', 'STRATEGIES', 'KEPT', 'NO_ASSISTANT', 'TRUNCATED_AWAY
            'MaskReport', 'default_cache_dir', 'mask_dataset', 'MaskView', 'show_mask', 'MaskCollator']
 
 # %% ../nbs/04_masking.ipynb #ddea4662
-import hashlib, html, json, os, re, time
+import hashlib, html, json, os, re, time, warnings
 from dataclasses import dataclass, asdict
 from functools import lru_cache
 from os.path import commonprefix
 from pathlib import Path
 import numpy as np
 import torch
-from .core import DataError, atomic_open
-from .chat import _render, _locator, _standardize_row, end_of_turn_token, standardize_chats, template_options
+from .core import DataError, atomic_open, check_text, is_blank
+from .chat import _render, _as_rows, _locator, _standardize_row, end_of_turn_token, standardize_chats, template_options
 
 # %% ../nbs/04_masking.ipynb #0f90051f
 IGNORE_INDEX = -100
@@ -187,18 +187,28 @@ class Masker:
         return h.hexdigest()
 
     def check(self, messages, where):
-        "Raise `DataError` (naming `where` and the message) for what cannot be trained on; `False` for a row with no assistant turn."
+        "Raise `DataError` (naming `where`, the message and its field) for what cannot be trained on; `False` for a row with no assistant turn."
         asst = False
         for j, m in enumerate(messages):
             for field in ('content', 'reasoning_content'):
                 v = m.get(field)
-                if isinstance(v, str) and any(ch in v for ch in self.special_first) and (hit := next((t for t in self.special if t in v), None)):
-                    raise DataError(f'{where}, messages[{j}].{field}: contains {hit!r} as text, which this tokenizer turns into its special token '
-                                    f'(and the model would learn to emit it mid-answer); remove or rewrite it')
+                if field == 'reasoning_content' and not isinstance(v, str): continue
+                check_text(v, f'{where}, messages[{j}].{field}')
+                if any(ch in v for ch in self.special_first) and (hit := next((t for t in self.special if t in v), None)):
+                    raise DataError(self._special_as_text(f'{where}, messages[{j}].{field}', m['role'], hit))
             if m['role'] == 'assistant':
                 asst = True
-                if not m['content'].strip(): raise DataError(f'{where}, messages[{j}]: empty assistant answer, nothing to train on')
+                if is_blank(m['content']): raise DataError(f'{where}, messages[{j}]: empty assistant answer, nothing to train on')
         return asst
+
+    def _special_as_text(self, at, role, hit):
+        "Why a special token written as text is refused: in an answer it is trained mid-answer; in any other turn it forges a turn boundary."
+        if role == 'assistant': return (f'{at}: contains {hit!r} as text, which this tokenizer turns into its special token '
+                                        '(and the model would learn to emit it mid-answer); remove or rewrite it')
+        what = ("the chat template's control marker" if hit in self.render.source or hit in (self.tok.bos_token, self.tok.eos_token)
+                else 'a special token of this tokenizer')
+        return (f'{at}: the {role} text contains {hit!r}, {what}; the tokenizer reads it as that token, not as text, so the rendered chat '
+                'would hold a turn boundary nobody wrote, and the model would learn from a fake turn; remove or rewrite it')
 
     def _text_spans(self, messages, where):
         try:
@@ -323,13 +333,23 @@ def default_cache_dir()->Path:
     return Path(os.environ.get('FINETUNE_NB_CACHE', Path.home()/'.cache'/'finetune_nb'))
 
 def _load_cached(meta_path):
+    "The dataset cached under `meta_path`, or None; a damaged entry is named in a warning, deleted, and so masked again (once)."
     from datasets import Dataset, concatenate_datasets
-    try: meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError): return None
-    files = [meta_path.parent/f for f in meta['files']]
-    if not all(f.is_file() for f in files): return None
-    parts = [Dataset.from_file(str(f)) for f in files]
-    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+    if not meta_path.is_file(): return None
+    files, at = [], meta_path
+    try:
+        meta = json.loads(meta_path.read_text())
+        files, parts = [meta_path.parent/f for f in meta['files']], []
+        for f in files: at = f; parts.append(Dataset.from_file(str(f)))
+        at = meta_path
+        ds = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+        if len(ds) != meta['rows']: raise ValueError(f"{len(ds)} rows, not {meta['rows']}")
+        return ds
+    except Exception as e:   # a truncated or missing Arrow file (a killed run, a full disk), a bad index file
+        why = (str(e).splitlines() or [''])[0][:120]
+        warnings.warn(f'{at}: damaged masking cache entry ({type(e).__name__}: {why}); deleting it and masking again')
+        for f in (meta_path, *files): f.unlink(missing_ok=True)
+        return None
 
 def _mask_in_process(masker, chats, wheres, path, batch_size, verbose):
     "Mask batch by batch in this process, streaming Arrow batches to `path` (written atomically), or into memory."
@@ -367,7 +387,7 @@ def _mask_parallel(masker, chats, wheres, path, num_proc, batch_size, verbose):
 
 def mask_dataset(
     tokenizer,             # a tokenizer with a chat template
-    rows,                  # rows in any format `standardize_chats` accepts, or a `Dataset`
+    rows,                  # rows in any format `standardize_chats` accepts: a list, a `Dataset`, a DataFrame or a JSONL path
     max_length=None,       # truncate each conversation to this many tokens
     last_turn_only=False,  # train only the last assistant turn of each conversation
     strategy='offsets',    # 'offsets' or 'markers'
@@ -381,6 +401,7 @@ def mask_dataset(
 ):
     "`(Dataset with input_ids/labels, MaskReport)`; rows without trainable tokens are counted, then removed."
     t0 = time.time()
+    rows, source, lines = _as_rows(rows, source, lines)
     masker = Masker(tokenizer, strategy, last_turn_only, max_length)
     where = _locator(source, lines)
     cache = None if cache_dir is False else Path(cache_dir or default_cache_dir())

@@ -6,6 +6,7 @@
 __all__ = ['GB', 'NF4_BITS', 'MemoryEstimate', 'estimate_memory', 'fits', 'plot_memory', 'measure_cpu_lora_step']
 
 # %% ../nbs/02_memory.ipynb #492881de
+import math, numbers
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -64,6 +65,14 @@ def _param_counts(config, r, target_modules):
 
 def _tied(config): return getattr(getattr(config, 'text_config', None) or config, 'tie_word_embeddings', False) or getattr(config, 'tie_word_embeddings', False)
 
+def _whole(name, v, lo=1):
+    "Raise unless `v` is a whole number >= lo (True is not a number)."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo: raise ValueError(f'{name} must be a whole number >= {lo}, got {v!r}')
+
+def _amount(name, v, what='a finite number >= 0', ok=lambda v: v >= 0):
+    "Raise unless `v` is a finite real number (True is not one) for which `ok(v)` holds."
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or not ok(v): raise ValueError(f'{name} must be {what}, got {v!r}')
+
 def estimate_memory(
     config,                      # a transformers config (written out; nothing is downloaded)
     method='lora',               # 'full', 'lora' or 'qlora'
@@ -94,8 +103,14 @@ def estimate_memory(
     if attention not in ('fused', 'math'): raise ValueError(f"attention must be 'fused' or 'math', got {attention!r}")
     if gradient_checkpointing not in (True, False, 'unsloth'): raise ValueError(f"gradient_checkpointing must be True, False or 'unsloth', got {gradient_checkpointing!r}")
     if task not in ('sft', 'embedding'): raise ValueError(f"task must be 'sft' or 'embedding', got {task!r}")
-    if zero_stage not in (0, 1, 2, 3): raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
-    if not isinstance(world_size, int) or world_size < 1: raise ValueError(f'world_size must be a whole number >= 1, got {world_size!r}')
+    if isinstance(zero_stage, bool) or not isinstance(zero_stage, numbers.Integral) or zero_stage not in (0, 1, 2, 3):
+        raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
+    for name, v in dict(seq_len=seq_len, batch_size=batch_size, lora_r=lora_r, query_len=query_len, group_size=group_size, world_size=world_size).items():
+        _whole(name, v)
+    if mini_batch_size is not None and (isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, numbers.Integral) or mini_batch_size < 1):
+        raise ValueError(f'mini_batch_size must be None or a whole number >= 1, got {mini_batch_size!r}')
+    _amount('fragmentation', fragmentation, 'a share between 0 and 1', lambda v: 0 <= v <= 1)
+    _amount('overhead_gb', overhead_gb)
     if train_embeddings not in (False, True, 'tied'): raise ValueError(f"train_embeddings must be False, True or 'tied', got {train_embeddings!r}")
     if train_embeddings and method == 'full': raise ValueError("train_embeddings is for lora/qlora: method='full' already trains embed_tokens and lm_head")
     if train_embeddings == 'tied' and not _tied(config): raise ValueError("train_embeddings='tied' needs a config with tie_word_embeddings=True; use True for an untied model")
@@ -142,6 +157,8 @@ def estimate_memory(
 
 def fits(est:MemoryEstimate, gpu_gb:float=24, headroom_gb:float=0.5)->bool:
     "Does the estimate fit a `gpu_gb` card, leaving `headroom_gb` for the CUDA context? A paged optimizer's state may live in CPU RAM."
+    if not isinstance(est, MemoryEstimate): raise TypeError(f'est must be a MemoryEstimate (from estimate_memory), got {type(est).__name__}')
+    _amount('gpu_gb', gpu_gb, 'a finite number > 0', lambda v: v > 0); _amount('headroom_gb', headroom_gb)
     return est.resident + headroom_gb <= gpu_gb
 
 # %% ../nbs/02_memory.ipynb #3ba9b3b4

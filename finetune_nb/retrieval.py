@@ -8,7 +8,7 @@ __all__ = ['RetrievalData', 'load_beir', 'load_flag_eval', 'write_flag_eval', 'e
            'bm25_index', 'bm25_run', 'to_markdown', 'bootstrap_ci', 'RunComparison', 'compare_runs']
 
 # %% ../nbs/07_retrieval.ipynb #b1e5a5a7
-import csv, hashlib, json, math, mmap, random, warnings
+import csv, hashlib, json, math, mmap, numbers, random, unicodedata, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -19,6 +19,17 @@ from .core import DataError, read_jsonl, write_jsonl, atomic_open
 def _offenders(what, bad):
     bad = sorted(bad)
     return f"{len(bad)} {what}: {bad[:5]}{' ...' if len(bad) > 5 else ''}"
+
+def _blank(t):
+    "True for a text that is empty, or only whitespace and zero-width (format) characters."
+    return not ''.join(c for c in t if unicodedata.category(c) != 'Cf').strip()
+
+def _check_queries(queries, where):
+    "Raise `DataError` if a query text is not a string, or is blank: it would be scored all the same."
+    bad = {q for q, t in queries.items() if not isinstance(t, str)}
+    if bad: raise DataError(f'{where}: {_offenders("queries that are not strings", bad)}')
+    bad = {q for q, t in queries.items() if _blank(t)}
+    if bad: raise DataError(f'{where}: {_offenders("queries empty or only whitespace", bad)}')
 
 @dataclass
 class RetrievalData:
@@ -31,7 +42,8 @@ class RetrievalData:
         if isinstance(d, str): return d
         return f"{d.get('title', '')} {d['text']}".strip()
     def check(self, where='qrels'):
-        "Raise `DataError` if the qrels mention unknown queries or documents; return self."
+        "Raise `DataError` if the qrels mention unknown queries or documents, or a query is blank; return self."
+        _check_queries(self.queries, 'queries')
         unk_q = {q for q in self.qrels if q not in self.queries}
         unk_d = {d for rel in self.qrels.values() for d in rel if d not in self.corpus}
         msgs = ([_offenders('query ids not in the queries', unk_q)] if unk_q else []) + ([_offenders('doc ids not in the corpus', unk_d)] if unk_d else [])
@@ -42,8 +54,8 @@ class RetrievalData:
         return f'RetrievalData({len(self.corpus):,} documents, {len(self.queries):,} queries, {len(self.qrels):,} judged, {n_rel:,} relevant pairs)'
 
 # %% ../nbs/07_retrieval.ipynb #2c3628bd
-def _records(path, id_key, fields):
-    "Read a jsonl of records keyed by `id_key`; errors name file:line and field."
+def _records(path, id_key, fields, lines=None):
+    "Read a jsonl of records keyed by `id_key`; errors name file:line and field. `lines`, a dict, gets each id's line."
     out = {}
     for line, rec in read_jsonl(path, with_lines=True):
         if not isinstance(rec, dict): raise DataError(f'{path}:{line}: expected a JSON object, got {type(rec).__name__}')
@@ -56,14 +68,18 @@ def _records(path, id_key, fields):
         k = str(rec[id_key])
         if k in out: raise DataError(f'{path}:{line}: duplicate id {k!r}')
         out[k] = rec
+        if lines is not None: lines[k] = line
     if not out: raise DataError(f'{path}: no records')
     return out
 
-def _judged(corpus, queries, qrels, where):
+def _judged(corpus, queries, qrels, where, qpath, qlines):
     if not qrels: raise DataError(f'{where}: no relevance judgements')
     data = RetrievalData(corpus, {q: queries[q] for q in qrels if q in queries}, qrels)
     unk_q = set(qrels) - set(queries)
     if unk_q: raise DataError(f'{where}: {_offenders("query ids not in the queries", unk_q)}')
+    blank = sorted((qlines[q], q) for q in qrels if _blank(queries[q]))   # a judged query with no text
+    if blank: raise DataError(f'{qpath}:{blank[0][0]}: text: query {blank[0][1]!r} is empty or only whitespace'
+                              + (f' (and {len(blank) - 1} more judged queries)' if len(blank) > 1 else ''))
     return data.check(where)
 
 def _grade(v, where):
@@ -83,7 +99,8 @@ def load_beir(
     path, qrels = folder/'qrels'/f'{split}.tsv', {}
     if not path.is_file(): raise FileNotFoundError(f'{path}: no such file (splits here: {sorted(p.stem for p in (folder/"qrels").glob("*.tsv"))})')
     corpus = {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(folder/'corpus.jsonl', '_id', ['text']).items()}
-    queries = {k: r['text'] for k, r in _records(folder/'queries.jsonl', '_id', ['text']).items()}
+    qpath, qlines = folder/'queries.jsonl', {}
+    queries = {k: r['text'] for k, r in _records(qpath, '_id', ['text'], qlines).items()}
     with open(path, encoding='utf-8', newline='') as f:
         rows = csv.reader(f, delimiter='\t')
         head = next(rows, None)
@@ -93,7 +110,7 @@ def load_beir(
             if len(row) != 3: raise DataError(f'{path}:{n}: expected 3 tab-separated fields, got {len(row)}')
             g = _grade(row[2].strip(), f'{path}:{n}: score')
             qrels.setdefault(row[0], {})[row[1]] = g
-    return _judged(corpus, queries, qrels, str(path))
+    return _judged(corpus, queries, qrels, str(path), qpath, qlines)
 
 def load_flag_eval(
     folder,        # a folder with corpus.jsonl, {split}_queries.jsonl, {split}_qrels.jsonl
@@ -102,13 +119,14 @@ def load_flag_eval(
     "Read FlagEmbedding's custom evaluation files."
     folder = Path(folder)
     corpus = {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(folder/'corpus.jsonl', 'id', ['text']).items()}
-    queries = {k: r['text'] for k, r in _records(folder/f'{split}_queries.jsonl', 'id', ['text']).items()}
+    qpath, qlines = folder/f'{split}_queries.jsonl', {}
+    queries = {k: r['text'] for k, r in _records(qpath, 'id', ['text'], qlines).items()}
     qrels, path = {}, folder/f'{split}_qrels.jsonl'
     for n, r in read_jsonl(path, with_lines=True):
         for f in ('qid', 'docid', 'relevance'):
             if f not in r: raise DataError(f'{path}:{n}: missing field {f!r}')
         qrels.setdefault(str(r['qid']), {})[str(r['docid'])] = _grade(r['relevance'], f'{path}:{n}: relevance')
-    return _judged(corpus, queries, qrels, str(path))
+    return _judged(corpus, queries, qrels, str(path), qpath, qlines)
 
 def write_flag_eval(
     data:RetrievalData,
@@ -131,7 +149,7 @@ def eval_data_from_training(
     "An evaluation set from training rows: md5 ids, de-duplicated texts, pos -> 1, neg -> 0."
     corpus, queries, qrels = {}, {}, {}
     for i, r in enumerate(rows):
-        if not r.get('query') or not r.get('pos'): raise DataError(f'row {i}: needs a non-empty query and pos')
+        if not isinstance(r.get('query'), str) or _blank(r['query']) or not r.get('pos'): raise DataError(f'row {i}: needs a non-empty query and pos')
         qid = _md5('q:' + r['query']); queries[qid] = r['query']
         rel = qrels.setdefault(qid, {})
         for t in r.get('neg', []): corpus[_md5(t)] = {'title': '', 'text': t}; rel.setdefault(_md5(t), 0)
@@ -174,8 +192,48 @@ def _drop_identical(run, qrels, ignore_identical_ids):
                            f'collide, e.g. {sorted(kept)[:3]}); those documents are kept, the BEIR rule of dropping a query\'s own id applies to the rest')
     return {q: docs if q in kept or q not in docs else {d: s for d, s in docs.items() if d != q} for q, docs in run.items()}
 
+def _sid(x, what):
+    "An id as pytrec_eval needs it, a str: an integer id becomes its decimal string."
+    if isinstance(x, str): return x
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool): return str(int(x))
+    raise TypeError(f'{what}: ids must be strings or integers, got {x!r} ({type(x).__name__})')
+
+def _str_ids(d, what):
+    "`d` ({qid: {doc_id: value}}) with str ids, so integer ids on one side match string ids on the other."
+    if not isinstance(d, dict): raise TypeError(f'{what}: expected {{qid: {{doc_id: value}}}}, got {type(d).__name__}')
+    out, was = {}, {}
+    for q, docs in d.items():
+        if not isinstance(docs, dict): raise TypeError(f'{what}: query {q!r}: expected {{doc_id: value}}, got {type(docs).__name__}')
+        s = _sid(q, what)
+        if s in out: raise ValueError(f'{what}: query ids {was[s]!r} and {q!r} are the same id once written as strings')
+        was[s] = q
+        if set(map(type, docs)) - {str}:     # (map: the check stays a few ms on 200,000 documents)
+            docs = {_sid(k, what): v for k, v in docs.items()}
+            if len(docs) < len(d[q]): raise ValueError(f'{what}: query {s!r}: two doc ids are the same once written as strings (1 and "1")')
+        out[s] = docs
+    return out
+
+def _judgements(qrels, what):
+    "The qrels with str ids; refuses no qrels, or a query with no judgement (pytrec_eval would skip it)."
+    qrels = _str_ids(qrels, 'qrels')
+    if not qrels: raise DataError(f'{what}: no judged queries')
+    empty = {q for q, rel in qrels.items() if not rel}
+    if empty: raise DataError(f'{what}: qrels: {_offenders("queries with no judgement", empty)}')
+    return qrels
+
+def _answers(run, qrels, what):
+    "The run with str ids; refuses a run that answers queries but none of the judged ones (ids of another numbering)."
+    run = _str_ids(run, what)
+    if run and not any(q in qrels for q in run):
+        raise DataError(f'{what}: answers none of the {len(qrels)} judged queries (its query ids: {sorted(run)[:3]}; the qrels\': {sorted(qrels)[:3]})')
+    if any(run.get(q) for q in qrels) and not any(d in qrels[q] for q in qrels for d in run.get(q, ())):
+        some = sorted({d for q in qrels for d in run.get(q, ())})[:3]
+        warnings.warn(f'{what}: none of its documents is judged in the qrels, so every metric is 0 (its doc ids: {some}; '
+                      f'judged: {sorted({d for rel in qrels.values() for d in rel})[:3]})')
+    return run
+
 def evaluate_run(
-    run,                        # {qid: {doc_id: score}}
+    run,                        # {qid: {doc_id: score}}; integer ids are matched as strings
     qrels,                      # {qid: {doc_id: grade}}
     k_values=(1, 3, 5, 10, 100),
     ignore_identical_ids=True,  # BEIR: a query's own id is not a hit (unless the qrels judge it relevant)
@@ -183,6 +241,7 @@ def evaluate_run(
     "Mean nDCG@k, Recall@k, MRR@k and MAP@k over the judged queries (pytrec_eval)."
     import pytrec_eval
     if not qrels: raise DataError('no judged queries to evaluate')
+    qrels = _judgements(qrels, 'evaluate_run'); run = _answers(run, qrels, 'run')
     run = _drop_identical({q: docs for q, docs in run.items() if q in qrels}, qrels, ignore_identical_ids)
     for q in qrels: run.setdefault(q, {})   # an unanswered query scores 0
     ks = ','.join(map(str, k_values))
@@ -314,6 +373,7 @@ def search(
     **index_kw,           # nlist, nprobe, M, ef_search (see `faiss_topk`)
 ):
     "A run {qid: {doc_id: score}}: the top_k documents for each query."
+    _check_queries(data.queries, 'search')
     ids = list(data.corpus)
     P = _cached_corpus(embedder, data, ids, cache_dir)
     qids = list(data.queries)
@@ -348,6 +408,7 @@ def bm25_run(
 ):
     "A BM25 run over `data` (bm25s, English stop words)."
     import bm25s
+    _check_queries(data.queries, 'bm25_run')
     ids = list(data.corpus)
     r = bm25_index([data.doc_text(i) for i in ids])
     qids = list(data.queries)
@@ -440,6 +501,12 @@ def compare_runs(
     ignore_identical_ids=True,
 )->RunComparison:
     "Compare two runs query by query: wins/losses/ties, paired bootstrap CI, largest wins and losses."
+    qrels = _judgements(qrels, 'compare_runs')
+    base_run, tuned_run = _answers(base_run, qrels, f'{names[0]} run'), _answers(tuned_run, qrels, f'{names[1]} run')
+    A, B = set(base_run) & set(qrels), set(tuned_run) & set(qrels)
+    if A and B and not A & B:
+        raise DataError(f'compare_runs: the runs share no judged query: {names[0]} answers {len(A)} of the {len(qrels)} judged queries, '
+                        f'{names[1]} {len(B)}, shared 0')
     b, t = _per_query(base_run, qrels, metric, ignore_identical_ids), _per_query(tuned_run, qrels, metric, ignore_identical_ids)
     table = [{'qid': q, 'base': b[q], 'tuned': t[q], 'diff': t[q] - b[q]} for q in qrels]
     d = np.array([r['diff'] for r in table])

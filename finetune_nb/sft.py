@@ -6,8 +6,8 @@
 __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'GRAMMAR_KINDS', 'N_TEST_PER_KIND', 'SHOWCASE', 'MERGES', 'grammar_chats',
            'format_compliance', 'grammar_set', 'score_answers', 'synthetic_chats', 'LoraSpec', 'SFTArgs',
            'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'LossLog', 'LossBar', 'plot_losses', 'pack_dataset',
-           'SFTResult', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights', 'is_prequantized',
-           'merge_and_save', 'generation_prompt', 'generate']
+           'SFTResult', 'prepare_sft_data', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights',
+           'is_prequantized', 'merge_and_save', 'generation_prompt', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, contextlib, copy, functools, json, math, os, re, shutil, tempfile, time
@@ -18,6 +18,7 @@ from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_re
 from .lora import ALL_LINEAR, token_rows, language_model_targets
 from .chat import standardize_chats, end_of_turn_token
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
+from .runs import FiniteGuard, lock_run, start_run, fingerprint, check_output_dir
 
 # %% ../nbs/05_sft.ipynb #bdb6841a
 GRAMMAR_PAIRS = [  # (correct, wrong, reason)
@@ -522,6 +523,54 @@ def _training_template_options(tokenizer, rows, options):
         print(f"template option enable_thinking={think}: the training chats {'carry' if think else 'have no'} reasoning, "
               f"and generation will render the same way (set SFTArgs(chat_template_kwargs=...) to choose)")
 
+def _check_model_tokenizer(model, tokenizer):
+    "Catch the two arguments swapped, or a tokenizer that is not one, before anything loads."
+    from transformers import PreTrainedTokenizerBase
+    if isinstance(model, PreTrainedTokenizerBase):
+        raise TypeError(f'train_sft(model, tokenizer, ...): the first argument is a tokenizer ({type(model).__name__}); pass the model (or its name) first')
+    if isinstance(tokenizer, torch.nn.Module):
+        raise TypeError(f'train_sft(model, tokenizer, ...): the second argument is a model ({type(tokenizer).__name__}); pass its tokenizer (or None)')
+    if not hasattr(model, 'forward') and not isinstance(model, (str, Path)):
+        raise TypeError(f'train_sft: model must be a loaded model or a name/path, got {type(model).__name__}')
+
+def prepare_sft_data(
+    tokenizer,           # the chat tokenizer of the run (template options of the run are stored on it)
+    train_rows,          # chat rows, or a JSONL path
+    eval_rows=None,      # held-out rows, or a JSONL path
+    args:'SFTArgs'=None, # masking settings (max_length, last_turn_only, mask_strategy) and template options
+)->tuple:
+    "Standardise, render and mask the rows, before any model loads: `(train_ds, report, eval_ds, eval_report)`; bad rows fail here."
+    args = args or SFTArgs()
+    (train_rows, t_src, t_lines), (eval_rows, e_src, e_lines) = _read_rows(train_rows), _read_rows(eval_rows) if eval_rows is not None else (None, None, None)
+    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
+    _training_template_options(tokenizer, train_rows, args.chat_template_kwargs)
+    mask = dict(max_length=args.max_length, last_turn_only=args.last_turn_only, strategy=args.mask_strategy)
+    from finetune_nb.distributed import launched, dist_state
+    first = dist_state().main_process_first() if launched() else contextlib.nullcontext()
+    with first:     # several processes: the main one masks and fills the cache, the others then read it
+        train_ds, rep = mask_dataset(tokenizer, train_rows, name='train', source=t_src, lines=t_lines, **mask)
+        eval_ds, erep = mask_dataset(tokenizer, eval_rows, name='eval', source=e_src, lines=e_lines, **mask) if eval_rows else (None, None)
+    return train_ds, rep, eval_ds, erep
+
+def _sft_run_id(train_ds, lora, args):
+    "Same tokens and labels, adapter and step shape: the same run (steps, lr, logging may change on resume)."
+    import hashlib
+    h = hashlib.sha256(str(len(train_ds)).encode())
+    for col in ('input_ids', 'labels'):
+        for chunk in train_ds.data.column(col).chunks:
+            for b in chunk.buffers():
+                if b is not None: h.update(memoryview(b))
+    keep = ('max_length', 'per_device_batch', 'grad_accum', 'last_turn_only', 'mask_strategy', 'packing', 'padding_free', 'seed')
+    return fingerprint(h.hexdigest(), asdict(lora), {k: getattr(args, k) for k in keep})
+
+def _warmup(args, n_rows, world):
+    "Warmup steps that leave the learning rate time to reach `lr`: fewer than the run's steps."
+    total = args.max_steps if args.max_steps > 0 else math.ceil(n_rows / (args.per_device_batch * args.grad_accum * world)) * args.epochs
+    if args.warmup_steps < total: return args.warmup_steps
+    w = int(total // 10)
+    print(f'warmup_steps={args.warmup_steps} is not below the run\'s {math.ceil(total)} steps, so the learning rate would never reach lr={args.lr:g}; warmup shortened to {w} steps')
+    return w
+
 def train_sft(
     model,                   # a loaded model, or a name/path that `load_for_sft` loads for the backend
     tokenizer,               # its tokenizer, with a chat template (None: loaded with the model)
@@ -530,37 +579,43 @@ def train_sft(
     lora:LoraSpec=None,      # the adapter to train (default `LoraSpec()`)
     args:SFTArgs=None,       # the training settings (default `SFTArgs()`)
     backend='auto',          # 'auto', 'hf', 'qlora' or 'unsloth'
-    resume=False,            # continue from the last checkpoint in `args.output_dir`
+    resume=False,            # continue from the last complete checkpoint in `args.output_dir`
 ):
     "Train a LoRA adapter on the assistant tokens of `train_rows`; return `(peft_model, SFTResult)`."
+    from finetune_nb.distributed import is_main_process
+    _check_model_tokenizer(model, tokenizer)
+    lora, args = lora or LoraSpec(), args or SFTArgs()
+    if eval_rows is None and args.eval_steps: raise ValueError(f'eval_steps={args.eval_steps} needs eval_rows (--eval): there is nothing to evaluate')
+    check_output_dir(args.output_dir)
+    with lock_run(args.output_dir, enabled=is_main_process()): return _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume)
+
+def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume):
     from trl import SFTTrainer, SFTConfig
     from transformers.trainer_callback import ProgressCallback
     from finetune_nb.chat import ensure_pad_token, check_template_options
-    lora, args = lora or LoraSpec(), args or SFTArgs()
+    from finetune_nb.distributed import is_main_process, launched, dist_state
     backend = pick_backend(backend)
-    (train_rows, t_src, t_lines), (eval_rows, e_src, e_lines) = _read_rows(train_rows), _read_rows(eval_rows) if eval_rows is not None else (None, None, None)
     if tokenizer is None and not hasattr(model, 'forward'):
         from finetune_nb.chat import load_chat_tokenizer
         tokenizer = load_chat_tokenizer(model)
-    if tokenizer is not None:        # bad options and unknown tokens fail before the weights load
+    if tokenizer is not None:        # bad options, unknown tokens and bad rows fail before the weights load
         if args.chat_template_kwargs: check_template_options(tokenizer, args.chat_template_kwargs)
         lora.token_ids(tokenizer)
+        train_ds, rep, eval_ds, erep = prepare_sft_data(tokenizer, train_rows, eval_rows, args)
     if not hasattr(model, 'forward'): model, tok2 = load_for_sft(model, backend, args.max_length); tokenizer = tokenizer or tok2
     if backend == 'qlora' and not getattr(model, 'is_loaded_in_4bit', False):
         raise ValueError("backend 'qlora' needs a 4-bit model: pass a name or path (loaded for you) or a model loaded with load_for_sft(..., 'qlora')")
-    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
-    _training_template_options(tokenizer, train_rows, args.chat_template_kwargs)
+    if 'train_ds' not in locals(): train_ds, rep, eval_ds, erep = prepare_sft_data(tokenizer, train_rows, eval_rows, args)
     seed_everything(args.seed)
     device = next(model.parameters()).device
     use_cache = getattr(model.config, 'use_cache', None)   # restored after training (TRL turns it off)
     ensure_pad_token(tokenizer, model, verbose=True)
-    out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
-    mask = dict(max_length=args.max_length, last_turn_only=args.last_turn_only, strategy=args.mask_strategy)
-    from finetune_nb.distributed import launched, dist_state, is_main_process
-    first = dist_state().main_process_first() if launched() else contextlib.nullcontext()
-    with first:     # several processes: the main one masks and fills the cache, the others then read it
-        train_ds, rep = mask_dataset(tokenizer, train_rows, name='train', source=t_src, lines=t_lines, **mask)
-        eval_ds, erep = mask_dataset(tokenizer, eval_rows, name='eval', source=e_src, lines=e_lines, **mask) if eval_rows else (None, None)
+    out = Path(args.output_dir)
+    run_id = _sft_run_id(train_ds, lora, args)
+    main = is_main_process()
+    last = start_run(out, run_id, resume, required=['trainer_state.json'], say=print if main else (lambda *a: None)) if main or resume else None
+    if launched(): dist_state().wait_for_everyone()     # the main process has cleared an earlier run's checkpoints
+    if last is not None: last = str(last); print(f'resuming from {last}') if main else None
     padding_free = args.packing or args.padding_free
     if args.packing:
         n = len(train_ds); train_ds = pack_dataset(train_ds, args.max_length)
@@ -576,26 +631,22 @@ def train_sft(
     gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
     bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
     eval_steps = args.eval_steps or (max(1, args.max_steps // 5) if args.max_steps > 0 else None)
+    world = dist_state().num_processes if launched() else 1
     cfg = SFTConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
                     per_device_train_batch_size=args.per_device_batch, per_device_eval_batch_size=args.per_device_batch,
-                    gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=args.warmup_steps,
+                    gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=_warmup(args, len(train_ds), world),
                     weight_decay=args.weight_decay, optim=_optim(args.optim, device), seed=args.seed, logging_steps=args.logging_steps,
                     eval_strategy='no' if eval_ds is None else 'steps' if eval_steps else 'epoch', eval_steps=eval_steps,
                     save_strategy='steps' if args.save_steps else 'no', save_steps=args.save_steps or 500,
                     gradient_checkpointing=gc and backend != 'unsloth', bf16=bf16, fp16=False, report_to=[],
                     use_cpu=device.type == 'cpu', max_length=None if padding_free else args.max_length, padding_free=padding_free,
                     dataset_kwargs={'skip_prepare_dataset': True}, remove_unused_columns=False, disable_tqdm=False,
-                    include_num_input_tokens_seen='non_padding'), **args.extra})   # `extra` wins
+                    logging_nan_inf_filter=False, include_num_input_tokens_seen='non_padding'), **args.extra})   # `extra` wins
     # padding-free: TRL's own collator concatenates the batch and restarts position_ids at each chat
     collator = None if padding_free else MaskCollator(tokenizer.pad_token_id)
-    last = None
-    if resume:
-        ckpts = sorted((p for p in out.glob('checkpoint-*') if (p/'trainer_state.json').is_file()), key=lambda p: int(p.name.split('-')[1]))  # complete ones only
-        if not ckpts: raise FileNotFoundError(f'{out}: no checkpoint-* folder to resume from')
-        last = str(ckpts[-1]); print(f'resuming from {last}')
     log = LossLog(out/'training_loss.json', keep_until=int(last.rsplit('-', 1)[1]) if last else None)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-                         data_collator=collator, peft_config=peft_config, callbacks=[log])
+                         data_collator=collator, peft_config=peft_config, callbacks=[FiniteGuard(), log])   # the guard runs before the log is written
     trainer.remove_callback(ProgressCallback); trainer.add_callback(LossBar())
     head = trainer.model.get_output_embeddings()
     if type(head).__name__ == 'TrainableTokensWrapper' and 'bias' not in vars(head):
