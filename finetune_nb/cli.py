@@ -391,20 +391,21 @@ def _writable(path):
 
 def cmd_embed(a):
     from finetune_nb.distributed import is_main_process
+    from finetune_nb.embed import TAU_RANGE
     if a.kd_only and not a.knowledge_distillation: raise ValueError('--kd-only needs --knowledge-distillation: it drops InfoNCE from a KD run')
+    lo, hi = TAU_RANGE
+    if a.temperature is not None and not lo <= a.temperature <= hi:
+        raise ValueError(f'--temperature {a.temperature:g}: must be in [{lo}, {hi}], the range training keeps τ in')
     check_output_dir(a.out, '--out')
     with lock_run(a.out, enabled=is_main_process()): _embed(a)
 
 def _embed(a):
-    from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, check_embed_rows, TAU_RANGE
+    from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, check_embed_rows
     args = EmbedArgs(output_dir=a.out, epochs=a.epochs, max_steps=a.max_steps or -1, batch_size=a.batch, train_group_size=a.group, lr=a.lr,
                      warmup_ratio=a.warmup_ratio, save_steps=a.save_steps, learn_temperature=a.learn_temperature, dropout=a.dropout, bf16=a.bf16 or None,
                      logging_steps=a.logging_steps, negatives_cross_device=a.negatives_cross_device, mini_batch_size=a.mini_batch_size,
                      knowledge_distillation=a.knowledge_distillation, kd_temperature=a.kd_temperature, kd_weight=a.kd_weight, kd_infonce=not a.kd_only)
     rows = check_embed_rows(a.data, args)           # bad rows, groups that cannot be filled, nothing to learn: named before the model loads
-    lo, hi = TAU_RANGE
-    if a.temperature is not None and not lo <= a.temperature <= hi:
-        raise ValueError(f'--temperature {a.temperature:g}: must be in [{lo}, {hi}], the range training keeps τ in')
     emb = _embedder(a)
     if a.temperature is not None: emb.contract.temperature = a.temperature; emb.contract.check()
     res = train_embedder(emb, rows, args=args, resume=a.resume)

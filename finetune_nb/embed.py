@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from .core import DataError, seed_everything, pick_device, atomic_open
-from .runs import check_finite, Watch, start_run, lock_run, fingerprint, check_output_dir
+from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, check_output_dir
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -48,6 +48,8 @@ class EmbeddingContract:
         if self.pooling not in ('cls', 'mean', 'last_token'): raise DataError(f"contract field pooling: must be 'cls', 'mean' or 'last_token', not {self.pooling!r}")
         if self.padding_side not in ('left', 'right'): raise DataError(f"contract field padding_side: must be 'left' or 'right', not {self.padding_side!r}")
         lo, hi = TAU_RANGE
+        if lo * (1 - 1e-6) <= self.temperature < lo or hi < self.temperature <= hi * (1 + 1e-6):   # a bound stored through float32 (older contracts)
+            self.temperature = min(max(self.temperature, lo), hi)
         if not lo <= self.temperature <= hi: raise DataError(f'contract field temperature: must be in [{lo}, {hi}], the range training keeps τ in; got {self.temperature}')
         for k in ('query_max_len', 'passage_max_len'):
             if getattr(self, k) < 2: raise DataError(f'contract field {k}: must be at least 2, got {getattr(self, k)}')
@@ -238,7 +240,7 @@ def contract_from_sentence_transformers(
 def _hub_offline():
     "Is the Hugging Face Hub switched off (HF_HUB_OFFLINE, read now or when huggingface_hub was imported)?"
     from huggingface_hub import constants
-    return constants.HF_HUB_OFFLINE or os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false', 'False')
+    return constants.HF_HUB_OFFLINE or os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 def _in_hub_cache(repo_id):
     "Is a model's config (or sentence-transformers modules.json) in the local hub cache?"
@@ -525,8 +527,9 @@ def _as_rows(rows):
     if rows is None: raise DataError('no training rows')
     if isinstance(rows, dict): raise DataError('training rows: got one dict; pass a list of {query, pos, neg} dicts, a JSONL file or a DataFrame')
     if hasattr(rows, 'to_dict') and hasattr(rows, 'columns'):    # a DataFrame: an empty cell (NaN) is a missing field, an array a list
-        return [{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items() if not (isinstance(v, float) and math.isnan(v))}
-                for r in rows.to_dict('records')]
+        import pandas as pd
+        missing = lambda v: v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))   # an empty cell, from CSV or Parquet
+        return [{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items() if not missing(v)} for r in rows.to_dict('records')]
     return rows if isinstance(rows, list) else list(rows)
 
 def _check_groups(rows, G, batch_size=None, kd=False):
@@ -744,6 +747,7 @@ def _train_embedder(
         rs = torch.load(f, weights_only=False) if f.is_file() else st
         RandState(dev, rs).restore()
         say(f'resuming from {last} (step {start} of {total})')
+        watch.first = losses[0]['loss'] if losses else None
     def checkpoint():
         "Every process writes its random state into a temp folder; the main process adds the rest and renames it."
         d, tmpd = out/f'checkpoint-{step}', out/f'.checkpoint-{step}.tmp'
@@ -795,7 +799,11 @@ def _train_embedder(
                 g = temp.log_tau.grad
                 temp.log_tau.grad = g / N if args.negatives_cross_device else reduce(g, 'sum') / N
             gnorm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
-            check_finite(step + 1, loss=loss); check_finite(step + 1, loss=gnorm, hint='the gradient norm is not finite; lower the learning rate, or check the data of this step')
+            try:
+                check_finite(step + 1, loss=loss)
+                if not math.isfinite(gnorm): raise NonFiniteError(f'step {step + 1}: the gradient norm is {gnorm}; the run was stopped and nothing from this step was saved '
+                                                                  f'(lower the learning rate, or check the data of this step)')
+            except NonFiniteError: bar.close(); raise      # the error starts on a line of its own
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1; bar.update(1); watch(step, loss, gnorm)
             if step % args.logging_steps == 0 or step == total:

@@ -221,7 +221,7 @@ def train_grpo(
                     chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
     samples, log = [], RewardLog(out/'grpo_log.json')
     trainer = GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=cfg, train_dataset=ds,
-                          processing_class=tokenizer, peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer), callbacks=[FiniteGuard(), log])   # a non-finite step stops the run (04a_runs)
+                          processing_class=tokenizer, peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer), callbacks=[FiniteGuard(zero_grad=False), log])   # a non-finite step stops the run (04a_runs)
     trainer.remove_callback(ProgressCallback); trainer.add_callback(RewardBar())
     use_cache = getattr(model.config, 'use_cache', None)
     _settle(device)

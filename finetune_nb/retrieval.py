@@ -22,6 +22,7 @@ def _offenders(what, bad):
 
 def _blank(t):
     "True for a text that is empty, or only whitespace and zero-width (format) characters."
+    if t.isascii(): return not t.strip()       # the common case, without a look at every character
     return not ''.join(c for c in t if unicodedata.category(c) != 'Cf').strip()
 
 def _check_queries(queries, where):

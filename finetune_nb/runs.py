@@ -38,6 +38,9 @@ class lock_run:
         except BlockingIOError:
             f.seek(0); who = f.read().strip() or 'another process'; f.close()
             raise RunFolderBusy(f'{out}: another run is writing into this folder ({who}); wait for it to finish, or choose another output folder') from None
+        except OSError as e:      # a file system without locks (some NFS/FUSE mounts): run, unguarded, and say so
+            f.close(); logger.warning(f'{out}: cannot lock this folder ({e.strerror or e}); two runs into it at once would not be noticed')
+            _held[key] = [None, 1]; return self
         f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} since {time.strftime("%H:%M:%S")}'); f.flush()
         _held[key] = [f, 1]
         return self
@@ -45,7 +48,8 @@ class lock_run:
         if not self.enabled: return
         key = str(self.out.resolve()); entry = _held[key]; entry[1] -= 1
         if entry[1] == 0:
-            fcntl.flock(entry[0], fcntl.LOCK_UN); entry[0].close(); del _held[key]
+            if entry[0] is not None: fcntl.flock(entry[0], fcntl.LOCK_UN); entry[0].close()
+            del _held[key]
 
 # %% ../nbs/04a_runs.ipynb #97f3c005
 def check_output_dir(
@@ -109,7 +113,9 @@ def checkpoints(out)->list:
 def fingerprint(*parts)->str:
     "A short hash of JSON-able `parts` (training rows, settings): what makes two runs the same run."
     h = hashlib.sha256()
-    for p in parts: h.update(json.dumps(p, sort_keys=True, default=str, ensure_ascii=False).encode('utf-8', 'surrogatepass'))
+    for p in parts:
+        for x in (p if isinstance(p, list) else [p]):    # a list item by item: a large data set is never one string in memory
+            h.update(json.dumps(x, sort_keys=True, default=str, ensure_ascii=False).encode('utf-8', 'surrogatepass')); h.update(b'\n')
     return h.hexdigest()[:16]
 
 def _ck_step(p): return int(p.name.split('-')[-1])
@@ -146,11 +152,14 @@ class NonFiniteError(ArithmeticError):
     "Training produced a NaN or inf; the run was stopped before anything from that step was saved."
 
 def _first_bad(named):
-    for n, t in named:
-        if t is not None and not bool(torch.isfinite(t.detach()).all()):
-            bad = t.detach()[~torch.isfinite(t.detach())]
-            return n, bad.flatten()[0].item(), int(bad.numel())
-    return None
+    "`(name, a bad value, how many, every tensor bad?)` for the first tensor holding a NaN/inf, or None; one device sync when all are finite."
+    named = [(n, t.detach()) for n, t in named if t is not None]
+    if not named: return None
+    ok = torch.stack([torch.isfinite(t).all() for _, t in named])
+    if bool(ok.all()): return None
+    i = int((~ok).nonzero()[0])
+    n, t = named[i]; bad = t[~torch.isfinite(t)]
+    return n, bad.flatten()[0].item(), int(bad.numel()), len(named) > 1 and not bool(ok.any())
 
 def check_finite(
     step:int,      # the optimizer step being taken (1-based)
@@ -166,22 +175,30 @@ def check_finite(
     for what, named in (('gradient of', grads), ('after the update,', params)):
         if named is None: continue
         bad = _first_bad(named)
+        if bad and bad[3] and what == 'gradient of':   # clipping by a non-finite norm spreads it to every gradient: no one tensor to name
+            raise NonFiniteError(f'step {step}: every gradient is non-finite (the gradient norm is not finite; clipping spreads it to all of them); '
+                                 f'the run was stopped and nothing from this step was saved ({hint})')
         if bad: raise NonFiniteError(f'step {step}: {what} {bad[0]} holds {bad[2]:,} non-finite value(s) (e.g. {bad[1]}); '
                                      f'the run was stopped and nothing from this step was saved ({hint})')
 
 # %% ../nbs/04a_runs.ipynb #82606c94
 class Watch:
     "Warn once when a logged loss climbs far above the first one, or the gradient norm is exactly 0."
-    def __init__(self, factor=4.0, say=None):
-        self.factor, self.first, self.said = factor, None, set()
+    def __init__(self,
+                 factor=4.0,     # a loss above factor x the first (and at least 0.5 above it) is divergence
+                 say=None,       # where warnings go (default: the `finetune_nb` logger)
+                 first=None,     # the run's first logged loss, when resuming
+                 zero_grad=True, # warn on a gradient norm of 0 (not for GRPO, where equal rewards in a group give exactly that)
+                ):
+        self.factor, self.first, self.said, self.zero_grad = factor, first, set(), zero_grad
         self.say = say or logger.warning
     def __call__(self, step, loss=None, grad_norm=None):
         if loss is not None and math.isfinite(loss):
             if self.first is None: self.first = loss
-            elif loss > self.factor * max(self.first, 1e-3) and 'diverge' not in self.said:
+            elif self.first > 0.05 and loss > self.factor * self.first and loss > self.first + 0.5 and 'diverge' not in self.said:
                 self.said.add('diverge'); self.say(f'step {step}: loss {loss:.4g} is {loss / max(self.first, 1e-3):.1f}x the first logged loss '
                                                    f'({self.first:.4g}): the run is diverging; lower the learning rate')
-        if grad_norm is not None and grad_norm == 0 and step > 1 and 'zero' not in self.said:
+        if self.zero_grad and grad_norm is not None and grad_norm == 0 and step > 1 and 'zero' not in self.said:
             self.said.add('zero'); self.say(f'step {step}: the gradient norm is 0: nothing is learning any more (a collapsed model, '
                                             f'or no trained label in the batch); lower the learning rate or check the data')
         return sorted(self.said)
@@ -189,7 +206,7 @@ class Watch:
 # %% ../nbs/04a_runs.ipynb #269ec4b1
 class FiniteGuard(TrainerCallback):
     "Stop a 🤗 Trainer run at the first non-finite gradient, weight or logged loss (`NonFiniteError`); warn on divergence."
-    def __init__(self, hint='lower the learning rate, or check the data of this step'): self.hint, self.watch = hint, Watch()
+    def __init__(self, hint='lower the learning rate, or check the data of this step', **watch): self.hint, self.watch = hint, Watch(**watch)
     def _trained(self, model, grads):
         return [(n, p.grad if grads else p) for n, p in model.named_parameters() if p.requires_grad]
     def on_train_begin(self, args, state, control, **kw): args.logging_nan_inf_filter = False

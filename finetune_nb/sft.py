@@ -265,8 +265,12 @@ class SFTArgs:
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f'SFTArgs.{k} must be a positive whole number or None, not {v!r}')
         if not isinstance(self.max_steps, int) or isinstance(self.max_steps, bool) or self.max_steps == 0 or self.max_steps < -1:
             raise ValueError(f'SFTArgs.max_steps must be a positive whole number, or -1 to train for `epochs`, not {self.max_steps!r}')
-        if not self.lr > 0: raise ValueError(f'SFTArgs.lr must be positive, not {self.lr!r}')
-        if self.max_steps == -1 and not self.epochs > 0: raise ValueError(f'SFTArgs.epochs must be positive, not {self.epochs!r}')
+        for k in ('lr', 'epochs'):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf: raise ValueError(f'SFTArgs.{k} must be a positive finite number, not {v!r}')
+        if isinstance(self.weight_decay, bool) or not 0 <= self.weight_decay < math.inf: raise ValueError(f'SFTArgs.weight_decay must be a finite number >= 0, not {self.weight_decay!r}')
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ValueError(f'SFTArgs.warmup_steps must be a whole number >= 0, not {self.warmup_steps!r}')
 def _sft_config_fields():
     from trl import SFTConfig
     return {f.name for f in fields(SFTConfig)}
@@ -568,7 +572,8 @@ def _warmup(args, n_rows, world):
     total = args.max_steps if args.max_steps > 0 else math.ceil(n_rows / (args.per_device_batch * args.grad_accum * world)) * args.epochs
     if args.warmup_steps < total: return args.warmup_steps
     w = int(total // 10)
-    print(f'warmup_steps={args.warmup_steps} is not below the run\'s {math.ceil(total)} steps, so the learning rate would never reach lr={args.lr:g}; warmup shortened to {w} steps')
+    from finetune_nb.distributed import is_main_process
+    if is_main_process(): print(f'warmup_steps={args.warmup_steps} is not below the run\'s {math.ceil(total)} steps, so the learning rate would never reach lr={args.lr:g}; warmup shortened to {w} steps')
     return w
 
 def train_sft(
@@ -646,8 +651,9 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     collator = None if padding_free else MaskCollator(tokenizer.pad_token_id)
     log = LossLog(out/'training_loss.json', keep_until=int(last.rsplit('-', 1)[1]) if last else None)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-                         data_collator=collator, peft_config=peft_config, callbacks=[FiniteGuard(), log])   # the guard runs before the log is written
-    trainer.remove_callback(ProgressCallback); trainer.add_callback(LossBar())
+                         data_collator=collator, peft_config=peft_config, callbacks=[FiniteGuard(first=next((r['loss'] for r in log.rows if 'loss' in r), None)), log])
+    # the guard runs before the log is written; on a resume it compares losses with the run's first one
+    bar = LossBar(); trainer.remove_callback(ProgressCallback); trainer.add_callback(bar)
     head = trainer.model.get_output_embeddings()
     if type(head).__name__ == 'TrainableTokensWrapper' and 'bias' not in vars(head):
         # TRL computes the loss from `lm_head.weight` and `lm_head.bias`; PEFT's wrapper gives the weight with the
@@ -663,7 +669,9 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     _settle(device)
     start = memory_snapshot(device, reset_peak=True); t0 = time.time()
     try: trainer.train(resume_from_checkpoint=last)
-    finally: model.config.use_cache = use_cache
+    finally:
+        model.config.use_cache = use_cache
+        if getattr(bar, 'bar', None) is not None: bar.bar.close()   # a stopped run's error starts on a line of its own
     runtime = time.time() - t0
     mem = memory_report(start, memory_snapshot(device))
     pm = trainer.model
