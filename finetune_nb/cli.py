@@ -323,8 +323,7 @@ def _steps(a):
 def _check_chats(path):
     "Read and standardise a chat file now, so a bad row is reported (file:line) before a model is loaded."
     from finetune_nb.chat import standardize_chats
-    from finetune_nb.sft import _read_rows
-    standardize_chats(*_read_rows(path))
+    standardize_chats(path)      # a path is read with file:line errors
 
 def cmd_sft(a):
     from finetune_nb.distributed import is_main_process
@@ -416,13 +415,13 @@ def _embed(a):
 
 def _corpus_file(path):
     "A corpus JSONL as {id: {'title', 'text'}}; errors name file:line (a duplicate id too)."
-    from finetune_nb.retrieval import _records
+    from finetune_nb.retrieval import read_records
     if not Path(path).is_file(): raise FileNotFoundError(f'{path}: no such file')
     with open(path, encoding='utf-8') as f: head = next((l for l in f if l.strip()), '')   # the first record names the id field
     try: first = json.loads(head)
-    except json.JSONDecodeError: first = {}                   # _records reports the bad line
+    except json.JSONDecodeError: first = {}                   # read_records reports the bad line
     key = 'id' if isinstance(first, dict) and 'id' in first else '_id'
-    return {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in _records(path, key, ['text']).items()}
+    return {k: {'title': r.get('title') or '', 'text': r['text']} for k, r in read_records(path, key, ['text']).items()}
 
 def cmd_mine(a):
     from finetune_nb.mining import mine_hard_negatives, check_mining_args

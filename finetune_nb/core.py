@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['DataError', 'read_jsonl', 'show_error', 'atomic_open', 'write_jsonl', 'is_blank', 'check_text', 'seed_everything',
-           'pick_device', 'default_dtype', 'MemorySnapshot', 'memory_snapshot', 'MemoryReport', 'memory_report',
-           'packaged_model', 'load_chat_model', 'load_embedding_model']
+           'pick_device', 'default_dtype', 'MemorySnapshot', 'settle_memory', 'memory_snapshot', 'MemoryReport',
+           'memory_report', 'packaged_model', 'resolve_model', 'load_pretrained', 'load_chat_model',
+           'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
 import copy, os, re, json, random, tempfile, importlib.util, time, platform
@@ -176,7 +177,9 @@ def _ram_total_gb():
     try: return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3
     except (ValueError, OSError, AttributeError): return None
 
-def _settle(device):
+def settle_memory(
+    device,  # the device whose memory a baseline is about to be read from (a `torch.device`)
+):
     "Free what can be freed before a memory baseline: the CUDA cache, or glibc's free lists (else RSS never shrinks)."
     import gc; gc.collect()
     if device.type == 'cuda': torch.cuda.empty_cache()
@@ -253,7 +256,10 @@ def packaged_model(
     return d, ggufs[0].name
 
 # %% ../nbs/00_core.ipynb #ee65d099
-def _resolve(name_or_path, packaged):
+def resolve_model(
+    name_or_path,  # 'smollm2' / 'minilm', a .gguf file, a model folder, or a hub id
+    packaged,      # the packaged name this loader accepts ('smollm2' for chat, 'minilm' for embeddings)
+)->tuple:
     "(folder_or_id, gguf_file or None, is_local) for a packaged name, .gguf file, folder or hub id."
     if not isinstance(name_or_path, (str, os.PathLike)):   # e.g. a tokenizer or model passed where its name belongs: its repr is no path
         raise TypeError(f'expected a model name or path, got {type(name_or_path).__name__}')
@@ -276,7 +282,13 @@ def _resolve(name_or_path, packaged):
 
 _GGUF_TOKENIZERS = {}   # (file, mtime) -> tokenizer: reading a GGUF vocabulary takes seconds (4.4 s for SmolLM2's)
 
-def _from_pretrained(cls, src, is_local, **kw):
+def load_pretrained(
+    cls,       # a transformers Auto class (`AutoTokenizer`, `AutoModelForCausalLM`, `AutoModel`)
+    src,       # the folder or hub id, from `resolve_model`
+    is_local,  # True for a folder or GGUF file (never ask the hub)
+    **kw,      # passed to `cls.from_pretrained` (gguf_file=, dtype=, ...)
+):
+    "`cls.from_pretrained(src)`, offline for local sources, a GGUF tokenizer read once per process; hub failures in one line."
     f = Path(src)/kw['gguf_file'] if kw.get('gguf_file') and is_local else None
     if f is not None and 'Tokenizer' in cls.__name__:       # a GGUF's tokenizer is read once per process; each caller gets its own copy
         key = (str(f), f.stat().st_mtime_ns)
@@ -297,11 +309,11 @@ def load_chat_model(
 ):
     "Load a causal LM and its tokenizer from a packaged name, GGUF file, folder or hub id."
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    src, gguf, local = _resolve(name_or_path, 'smollm2')
+    src, gguf, local = resolve_model(name_or_path, 'smollm2')
     device = torch.device(device or pick_device()); dtype = dtype or default_dtype(device)
     kw = {'gguf_file': gguf} if gguf else {}
-    tok = _from_pretrained(AutoTokenizer, src, local, **kw)
-    model = _from_pretrained(AutoModelForCausalLM, src, local, dtype=dtype, **kw).to(device)
+    tok = load_pretrained(AutoTokenizer, src, local, **kw)
+    model = load_pretrained(AutoModelForCausalLM, src, local, dtype=dtype, **kw).to(device)
     if gguf: _forget_gguf(model)
     return model.eval(), tok
 
@@ -323,7 +335,7 @@ def load_embedding_model(
 ):
     "Load an encoder (`AutoModel`) and its tokenizer from a packaged name, folder or hub id."
     from transformers import AutoModel, AutoTokenizer
-    src, _, local = _resolve(name_or_path, 'minilm')
+    src, _, local = resolve_model(name_or_path, 'minilm')
     device = torch.device(device or pick_device()); dtype = dtype or default_dtype(device)
     if load_in_4bit:
         if device.type != 'cuda': raise ValueError(f'load_in_4bit (QLoRA) needs a CUDA GPU and bitsandbytes; the device here is {device}. '
@@ -332,9 +344,9 @@ def load_embedding_model(
         from transformers import BitsAndBytesConfig
         from peft import prepare_model_for_kbit_training
         bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
-        tok = _from_pretrained(AutoTokenizer, src, local)
-        model = _from_pretrained(AutoModel, src, local, dtype=torch.bfloat16, quantization_config=bnb, device_map={'': device.index or 0})
+        tok = load_pretrained(AutoTokenizer, src, local)
+        model = load_pretrained(AutoModel, src, local, dtype=torch.bfloat16, quantization_config=bnb, device_map={'': device.index or 0})
         return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True).eval(), tok
-    tok = _from_pretrained(AutoTokenizer, src, local)
-    model = _from_pretrained(AutoModel, src, local, dtype=dtype).to(device)
+    tok = load_pretrained(AutoTokenizer, src, local)
+    model = load_pretrained(AutoModel, src, local, dtype=dtype).to(device)
     return model.eval(), tok

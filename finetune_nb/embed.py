@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
-           'kd_loss', 'group_scores', 'm3_kd_loss', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult',
-           'check_embed_rows', 'contrastive_backward', 'train_embedder', 'save_embedder']
+           'kd_loss', 'group_scores', 'm3_kd_loss', 'course_files', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs',
+           'EmbedResult', 'check_embed_rows', 'contrastive_backward', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, json, math, os, random, re, shutil, time, warnings
@@ -368,7 +368,8 @@ def m3_kd_loss(
     return (w * (torch.logaddexp(others, from_k) - own)).sum(-1).mean()
 
 # %% ../nbs/06_embed.ipynb #6c37e942
-def _files():
+def course_files()->Path:
+    "The folder of data files that ship with the package (`finetune_nb/files`)."
     import finetune_nb
     return Path(finetune_nb.__file__).parent/'files'
 
@@ -378,7 +379,7 @@ def shell_commands(
 ):
     "The course's retrieval set: `corpus` {id: text}, `train` rows {query, pos, neg}, `test_queries` {qid: text}, `test_qrels`."
     from finetune_nb.core import read_jsonl
-    docs = read_jsonl(_files()/'shell_commands.jsonl')
+    docs = read_jsonl(course_files()/'shell_commands.jsonl')
     ids = sorted(d['id'] for d in docs)
     test_ids = set(random.Random(seed).sample(ids, round(len(ids) * test_ratio)))
     corpus = {d['id']: d['text'] for d in docs}

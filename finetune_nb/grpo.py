@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
-from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, _settle
+from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard
-from .sft import FORMAT_RE, LoraSpec, LossBar, score_answers, generate, _optim, _importable
+from .sft import FORMAT_RE, LoraSpec, LossBar, score_answers, generate, default_optim, is_installed
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
 def _text(c):
@@ -185,7 +185,7 @@ def train_grpo(
     "Reinforce `rows`' verifiable rewards with TRL's `GRPOTrainer` on a LoRA adapter; return `(peft_model, GRPOResult)`."
     import trl
     from packaging.version import Version
-    if Version(trl.__version__) < Version('1.16') and not _importable('triton'):   # 1.15 computes log-probs with Triton kernels only
+    if Version(trl.__version__) < Version('1.16') and not is_installed('triton'):   # 1.15 computes log-probs with Triton kernels only
         raise RuntimeError(f"TRL {trl.__version__}'s GRPOTrainer needs Triton, which this machine lacks (a CPU build of torch); TRL >= 1.16 runs without it: pip install -U 'trl>=1.16'")
     from trl import GRPOTrainer, GRPOConfig
     from datasets import Dataset
@@ -217,14 +217,14 @@ def train_grpo(
                     num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
                     beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
                     seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
-                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=_optim('auto', device), disable_tqdm=False,
+                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=default_optim('auto', device), disable_tqdm=False,
                     chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
     samples, log = [], RewardLog(out/'grpo_log.json')
     trainer = GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=cfg, train_dataset=ds,
                           processing_class=tokenizer, peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer), callbacks=[FiniteGuard(zero_grad=False), log])   # a non-finite step stops the run (04a_runs)
     trainer.remove_callback(ProgressCallback); trainer.add_callback(RewardBar())
     use_cache = getattr(model.config, 'use_cache', None)
-    _settle(device)
+    settle_memory(device)
     start = memory_snapshot(device, reset_peak=True); t0 = time.time()
     try: trainer.train()
     finally: model.config.use_cache = use_cache
@@ -301,8 +301,8 @@ def generation_memory(
     **kw,                        # passed to `estimate_memory` (lora_r, gradient_checkpointing, ...)
 )->dict:
     "GB for one GRPO step: the generation cache, the completion logits, the training step (`estimate_memory`), and what is left of the card."
-    from finetune_nb.memory import estimate_memory, _shapes, GB
-    h, i, L, V, dq, dkv, nh = _shapes(config)
+    from finetune_nb.memory import estimate_memory, model_shapes, GB
+    h, i, L, V, dq, dkv, nh = model_shapes(config)
     B, T = prompts_per_step * num_generations, prompt_len + completion_len
     if B % grad_accum: raise ValueError(f'{B} completions do not split into {grad_accum} micro-batches')
     b = B // grad_accum

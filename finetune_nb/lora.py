@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ALL_LINEAR', 'LoRALinear', 'add_lora', 'lora_layers', 'merge_lora', 'trainable_parameters', 'lora_state_dict',
-           'meta_model', 'count_lora_params', 'qwen3_4b_config', 'gemma3_1b_config', 'token_rows',
+           'meta_model', 'lora_param_count', 'count_lora_params', 'qwen3_4b_config', 'gemma3_1b_config', 'token_rows',
            'language_model_targets']
 
 # %% ../nbs/01_lora.ipynb #ebcc83a3
@@ -109,7 +109,11 @@ def meta_model(config):
     from transformers import AutoModelForCausalLM
     with torch.device('meta'): return AutoModelForCausalLM.from_config(config)
 
-def _lora_param_count(model, r, target_modules):
+def lora_param_count(
+    model,           # a model (a meta-device one is enough)
+    r,               # the LoRA rank
+    target_modules,  # names of the nn.Linear layers LoRA wraps
+)->int:
     "r·(d_in + d_out) summed over the targeted linear layers."
     found = _targets(model, target_modules)
     if not found: raise ValueError(f"count_lora_params: no nn.Linear named {list(target_modules)} in {type(model).__name__}")
@@ -122,7 +126,7 @@ def count_lora_params(
 ):
     "(trainable, total_with_lora) for LoRA of rank `r` on `target_modules`, from the config alone."
     m = meta_model(config)
-    trainable = _lora_param_count(m, r, target_modules)
+    trainable = lora_param_count(m, r, target_modules)
     return trainable, trainable_parameters(m)[1] + trainable
 
 # %% ../nbs/01_lora.ipynb #9ff59626

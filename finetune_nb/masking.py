@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import DataError, atomic_open, check_text, is_blank
-from .chat import _render, _as_rows, _locator, _standardize_row, end_of_turn_token, standardize_chats, template_options
+from .chat import render_chat, as_chat_rows, row_locator, standardize_row, end_of_turn_token, standardize_chats, template_options
 
 # %% ../nbs/04_masking.ipynb #0f90051f
 IGNORE_INDEX = -100
@@ -46,12 +46,12 @@ def detect_markers(
 ):
     "`(instruction_part, response_part)`: the token ids that open a user turn and an assistant turn, taken in context."
     u = [{'role': 'user', 'content': 'Hello'}]
-    base, gen = _render(tokenizer, u), _render(tokenizer, u, True)
+    base, gen = render_chat(tokenizer, u), render_chat(tokenizer, u, True)
     if gen == base or not gen.startswith(base):
         raise ValueError('cannot detect the response marker: the template has no generation prompt; pass markers=(instruction_part, response_part)')
     response_part = ids_in_context(tokenizer, gen[len(base):], 'Hello')
     eot_text = _eot(tokenizer)[2]
-    three = _render(tokenizer, u + [{'role': 'assistant', 'content': 'Hi'}, {'role': 'user', 'content': 'Hello'}])
+    three = render_chat(tokenizer, u + [{'role': 'assistant', 'content': 'Hi'}, {'role': 'user', 'content': 'Hello'}])
     after = three[three.index(eot_text, three.index('Hi')) + len(eot_text):three.rindex('Hello')]
     return ids_in_context(tokenizer, after.lstrip('\n'), 'Hello'), response_part
 
@@ -401,14 +401,14 @@ def mask_dataset(
 ):
     "`(Dataset with input_ids/labels, MaskReport)`; rows without trainable tokens are counted, then removed."
     t0 = time.time()
-    rows, source, lines = _as_rows(rows, source, lines)
+    rows, source, lines = as_chat_rows(rows, source, lines)
     masker = Masker(tokenizer, strategy, last_turn_only, max_length)
-    where = _locator(source, lines)
+    where = row_locator(source, lines)
     cache = None if cache_dir is False else Path(cache_dir or default_cache_dir())
     h = hashlib.sha256(masker.fingerprint().encode()) if cache else None
     chats, wheres = [], []
     for i, r in enumerate(rows):      # standardise and check every row here, so an error names its row before any work
-        msgs = _standardize_row(where(i), r)['messages']
+        msgs = standardize_row(where(i), r)['messages']
         masker.check(msgs, where(i))
         chats.append(msgs); wheres.append(where(i))
         if h: h.update(repr(msgs).encode())

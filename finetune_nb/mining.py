@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 from .core import DataError, write_jsonl
-from .retrieval import RetrievalData, faiss_topk, _md5, _cached_corpus, bm25_index
+from .retrieval import RetrievalData, faiss_topk, text_id, corpus_vectors, bm25_index
 
 # %% ../nbs/08_mining.ipynb #a70228d1
 @dataclass
@@ -86,7 +86,7 @@ def _corpus_data(corpus, rows):
     if corpus is None: corpus = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
     if isinstance(corpus, RetrievalData): corpus = corpus.corpus    # its documents may be records or plain texts
     if isinstance(corpus, dict): recs = {str(k): v if isinstance(v, dict) else {'title': '', 'text': v} for k, v in corpus.items()}
-    else: recs = {_md5(t): {'title': '', 'text': t} for t in corpus}
+    else: recs = {text_id(t): {'title': '', 'text': t} for t in corpus}
     for k, v in recs.items():
         if not isinstance(v.get('text'), str): raise DataError(f'corpus document {k!r}: text: expected a string, got {v.get("text")!r:.40}')
     data = RetrievalData(recs, {}, {})
@@ -135,7 +135,7 @@ def mine_hard_negatives(
         found = {idx_of[str(k)] for k in r.get('pos_ids', []) + ([r['pos_id']] if 'pos_id' in r else []) if str(k) in idx_of}
         found |= {j for t in r['pos'] for j in lookup.get(_norm(t), [])}
         missing += not found; s |= found
-    P = _cached_corpus(embedder, data, ids, cache_dir)
+    P = corpus_vectors(embedder, data, ids, cache_dir)
     Q = np.asarray(embedder.encode_queries([r['query'] for r in rows]), dtype='float32')
     max_pos = max(map(len, pos_idx.values()))
     filters = any(x is not None for x in (relative_margin, absolute_margin, max_score, min_score))
@@ -203,7 +203,7 @@ def dense_scorer(
     P, lookup, extra = None, {}, {}
     if corpus is not None:
         data, ids, lookup = _corpus_data(corpus, [])
-        P = _cached_corpus(embedder, data, ids, cache_dir)
+        P = corpus_vectors(embedder, data, ids, cache_dir)
     def score(queries, passages):
         Q = np.asarray(embedder.encode_queries(list(queries), progress=False), dtype='float32')
         new = sorted({t for ps in passages for t in ps if not lookup.get(_norm(t)) and t not in extra})

@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['GRAMMAR_PAIRS', 'FORMAT_RE', 'GRAMMAR_KINDS', 'N_TEST_PER_KIND', 'SHOWCASE', 'MERGES', 'grammar_chats',
            'format_compliance', 'grammar_set', 'score_answers', 'synthetic_chats', 'LoraSpec', 'SFTArgs',
-           'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'LossLog', 'LossBar', 'plot_losses', 'pack_dataset',
-           'SFTResult', 'prepare_sft_data', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights',
-           'is_prequantized', 'merge_and_save', 'generation_prompt', 'generate']
+           'is_installed', 'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'LossLog', 'LossBar', 'plot_losses',
+           'pack_dataset', 'SFTResult', 'default_optim', 'prepare_sft_data', 'train_sft', 'save_adapter',
+           'load_adapter', 'dequantized_weights', 'is_prequantized', 'merge_and_save', 'generation_prompt', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, contextlib, copy, functools, json, math, os, re, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
-from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, _settle
+from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, settle_memory
 from .lora import ALL_LINEAR, token_rows, language_model_targets
-from .chat import standardize_chats, end_of_turn_token
+from .chat import standardize_chats, end_of_turn_token, as_chat_rows
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
 from .runs import FiniteGuard, lock_run, start_run, fingerprint, check_output_dir
 
@@ -294,7 +294,10 @@ SFTArgs.__init__ = _init_with_extra
 
 
 # %% ../nbs/05_sft.ipynb #17a14079
-def _importable(name):
+def is_installed(
+    name,  # a top-level package name, e.g. 'bitsandbytes'
+)->bool:
+    "Can `name` be imported here (without importing it)?"
     import importlib.util
     return importlib.util.find_spec(name) is not None
 
@@ -305,17 +308,17 @@ def pick_backend(
     "The SFT backend to use: the requested one, checked, or the best available for 'auto'."
     cuda = torch.cuda.is_available()
     if backend == 'auto':
-        backend = 'unsloth' if cuda and _importable('unsloth') else 'qlora' if cuda and _importable('bitsandbytes') else 'hf'
-        if verbose: print(f"backend 'auto' -> {backend!r} ({'CUDA' if cuda else 'no CUDA'}; unsloth {'installed' if _importable('unsloth') else 'not installed'})")
+        backend = 'unsloth' if cuda and is_installed('unsloth') else 'qlora' if cuda and is_installed('bitsandbytes') else 'hf'
+        if verbose: print(f"backend 'auto' -> {backend!r} ({'CUDA' if cuda else 'no CUDA'}; unsloth {'installed' if is_installed('unsloth') else 'not installed'})")
     if backend not in ('hf', 'qlora', 'unsloth'): raise ValueError(f"backend must be 'auto', 'hf', 'qlora' or 'unsloth', not {backend!r}")
     if backend == 'unsloth' and not cuda: raise ValueError("backend 'unsloth' needs a CUDA GPU, and this machine has none; use backend='qlora' or 'hf' (CLI: --backend qlora)")
-    if backend == 'qlora' and not _importable('bitsandbytes'): raise ModuleNotFoundError("backend 'qlora' needs bitsandbytes (NF4 on a GPU or a CPU): pip install 'bitsandbytes>=0.50.2'")
+    if backend == 'qlora' and not is_installed('bitsandbytes'): raise ModuleNotFoundError("backend 'qlora' needs bitsandbytes (NF4 on a GPU or a CPU): pip install 'bitsandbytes>=0.50.2'")
     if backend == 'qlora' and not cuda:
         from importlib.metadata import version
         from packaging.version import Version
         if Version(version('bitsandbytes')) < Version('0.50.2'):
             raise ModuleNotFoundError(f"backend 'qlora' on a CPU needs bitsandbytes >= 0.50.2 (the version checked here), not {version('bitsandbytes')}: pip install -U 'bitsandbytes>=0.50.2'")
-    if backend == 'unsloth' and not _importable('unsloth'): raise ModuleNotFoundError("backend 'unsloth' needs unsloth: pip install finetune_nb[gpu]")
+    if backend == 'unsloth' and not is_installed('unsloth'): raise ModuleNotFoundError("backend 'unsloth' needs unsloth: pip install finetune_nb[gpu]")
     return backend
 
 # %% ../nbs/05_sft.ipynb #f18e91d9
@@ -325,8 +328,8 @@ def sixteen_bit_copy(
     cache_dir=None,          # default: `models` in the course's cache folder (`masking.default_cache_dir`)
 )->Path:
     "A folder with a GGUF model's weights in 16 bit, written once (atomically) and reused: bitsandbytes quantises safetensors, not GGUF."
-    from finetune_nb.core import _resolve, load_chat_model
-    src, gguf, _ = _resolve(name_or_path, 'smollm2')
+    from finetune_nb.core import resolve_model, load_chat_model
+    src, gguf, _ = resolve_model(name_or_path, 'smollm2')
     if not gguf: return Path(src)
     f = Path(src)/gguf
     from finetune_nb.masking import default_cache_dir
@@ -371,12 +374,12 @@ def load_for_sft(
     quant_storage=None,   # QLoRA across GPUs: store the 4-bit weights as this dtype ('bf16') so FSDP / ZeRO-3 can shard them
 ):
     "`(model, tokenizer)` loaded for the given backend: full precision, 4-bit NF4 (GPU or CPU), or Unsloth's 4-bit."
-    from finetune_nb.core import load_chat_model, _resolve, _from_pretrained, default_dtype
+    from finetune_nb.core import load_chat_model, resolve_model, load_pretrained, default_dtype
     if backend == 'hf': return load_chat_model(name_or_path, dtype=dtype)
     if isinstance(quant_storage, str):
         if quant_storage not in _DTYPES: raise ValueError(f"quant_storage must be one of {sorted(_DTYPES)} or a torch dtype, not {quant_storage!r}")
         quant_storage = _DTYPES[quant_storage]
-    src, gguf, local = _resolve(name_or_path, 'smollm2')
+    src, gguf, local = resolve_model(name_or_path, 'smollm2')
     if gguf: src = sixteen_bit_copy(Path(src)/gguf)     # a GGUF cannot be quantised on load: go through a 16-bit folder
     if backend == 'unsloth':
         from unsloth import FastLanguageModel  # optional GPU extra: import only here
@@ -392,13 +395,13 @@ def load_for_sft(
                                               bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=quant_storage or torch.uint8)
     # one device per process; with quant_storage (FSDP / ZeRO-3) no device map: accelerate places the shards
     placement = {} if quant_storage else {'device_map': {'': device.index or 0} if device.type == 'cuda' else {'': 'cpu'}}
-    model = _from_pretrained(AutoModelForCausalLM, src, local or bool(gguf), dtype=compute, **placement, **({'quantization_config': bnb} if bnb else {}))
+    model = load_pretrained(AutoModelForCausalLM, src, local or bool(gguf), dtype=compute, **placement, **({'quantization_config': bnb} if bnb else {}))
     if quant_storage:          # keep every weight in one dtype (FSDP flattens them together): no fp32 norms, only input gradients
         model.enable_input_require_grads()
         if device.type == 'cuda': model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
     else: model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device.type == 'cuda')
     model._finetune_nb_prequantized = bool(pre)    # merge_and_save reads it (a hub checkpoint cannot be asked offline)
-    return model, _from_pretrained(AutoTokenizer, src, local or bool(gguf))
+    return model, load_pretrained(AutoTokenizer, src, local or bool(gguf))
 
 
 # %% ../nbs/05_sft.ipynb #0c4f6aeb
@@ -497,18 +500,15 @@ class SFTResult:
         d['eval_mask_report'] = self.eval_mask_report.to_dict() if self.eval_mask_report else None
         return d
 
-def _optim(name, device):
+def default_optim(
+    name,    # an optimizer name for `TrainingArguments.optim`, or 'auto'
+    device,  # the training device
+)->str:
+    "'auto': 8-bit AdamW on CUDA with bitsandbytes, else torch's AdamW; any other name as given."
     if name != 'auto': return name
-    if device.type == 'cuda' and _importable('bitsandbytes'): return 'adamw_8bit'
+    if device.type == 'cuda' and is_installed('bitsandbytes'): return 'adamw_8bit'
     return 'adamw_torch'
 
-def _read_rows(rows):
-    "`(rows, source, lines)`: a path is read as JSONL, keeping each row's line number for error messages."
-    if isinstance(rows, (str, Path)):
-        pairs = read_jsonl(rows, with_lines=True)
-        if not pairs: raise DataError(f'{rows}: no rows')
-        return [r for _, r in pairs], str(rows), [n for n, _ in pairs]
-    return rows, None, None
 
 # %% ../nbs/05_sft.ipynb #3d8431e2
 def _has_reasoning(rows):
@@ -545,7 +545,7 @@ def prepare_sft_data(
 )->tuple:
     "Standardise, render and mask the rows, before any model loads: `(train_ds, report, eval_ds, eval_report)`; bad rows fail here."
     args = args or SFTArgs()
-    (train_rows, t_src, t_lines), (eval_rows, e_src, e_lines) = _read_rows(train_rows), _read_rows(eval_rows) if eval_rows is not None else (None, None, None)
+    (train_rows, t_src, t_lines), (eval_rows, e_src, e_lines) = as_chat_rows(train_rows), as_chat_rows(eval_rows) if eval_rows is not None else (None, None, None)
     if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
     _training_template_options(tokenizer, train_rows, args.chat_template_kwargs)
     mask = dict(max_length=args.max_length, last_turn_only=args.last_turn_only, strategy=args.mask_strategy)
@@ -640,7 +640,7 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     cfg = SFTConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
                     per_device_train_batch_size=args.per_device_batch, per_device_eval_batch_size=args.per_device_batch,
                     gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=_warmup(args, len(train_ds), world),
-                    weight_decay=args.weight_decay, optim=_optim(args.optim, device), seed=args.seed, logging_steps=args.logging_steps,
+                    weight_decay=args.weight_decay, optim=default_optim(args.optim, device), seed=args.seed, logging_steps=args.logging_steps,
                     eval_strategy='no' if eval_ds is None else 'steps' if eval_steps else 'epoch', eval_steps=eval_steps,
                     save_strategy='steps' if args.save_steps else 'no', save_steps=args.save_steps or 500,
                     gradient_checkpointing=gc and backend != 'unsloth', bf16=bf16, fp16=False, report_to=[],
@@ -666,7 +666,7 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     # No KV cache in training. Besides being useless there, a cache makes transformers skip the block-diagonal mask it
     # builds from position_ids, so padding-free chats would attend to each other (on sdpa/eager attention).
     model.config.use_cache = False
-    _settle(device)
+    settle_memory(device)
     start = memory_snapshot(device, reset_peak=True); t0 = time.time()
     try: trainer.train(resume_from_checkpoint=last)
     finally:
@@ -755,9 +755,9 @@ def is_prequantized(
     name,  # a folder or hub id ('smollm2' and .gguf files are not)
 )->bool:
     "Is `name` a checkpoint saved in bitsandbytes 4-bit, with no 16-bit weights to merge into?"
-    from finetune_nb.core import _resolve
+    from finetune_nb.core import resolve_model
     if not name: return False
-    try: s, _, local = _resolve(name, 'smollm2')
+    try: s, _, local = resolve_model(name, 'smollm2')
     except (FileNotFoundError, ValueError): return False
     return bool(_prequantized(s, local))
 
@@ -774,7 +774,7 @@ def merge_and_save(
     "Merge the adapter into base weights and save a plain model; return its size in MB."
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-    from finetune_nb.core import _resolve
+    from finetune_nb.core import resolve_model
     if into not in MERGES: raise ValueError(f'into must be one of {MERGES}, not {into!r}')
     path = Path(path)
     if not hasattr(model, 'get_base_model'): raise ValueError(f'merge_and_save takes a PEFT model (with an adapter to merge), not a {type(model).__name__}')
@@ -794,11 +794,11 @@ def merge_and_save(
         if src is None or is_prequantized(src):
             raise ValueError(f"{loaded}: a pre-quantised 4-bit checkpoint has no 16-bit weights to merge into; use into='dequantized' "
                              "(the weights the adapter was trained against), or pass base= the 16-bit model it was quantised from")
-        s, _, local = _resolve(src, 'smollm2')
-        from finetune_nb.core import _from_pretrained
+        s, _, local = resolve_model(src, 'smollm2')
+        from finetune_nb.core import load_pretrained
         from transformers import AutoConfig
         rows = model.get_input_embeddings().weight.shape[0]
-        orig = _from_pretrained(AutoConfig, s, local).get_text_config().vocab_size
+        orig = load_pretrained(AutoConfig, s, local).get_text_config().vocab_size
         if rows != orig: raise ValueError(f"the trained model has {rows:,} embedding rows and {src} has {orig:,} (tokens were added): "
                                           "merge into='dequantized', which keeps the trained embeddings")
     with tempfile.TemporaryDirectory() as d:
@@ -806,7 +806,7 @@ def merge_and_save(
         adapter_dir = d if name == 'default' else Path(d)/name
         if into == 'original':
             print(f'merging into the original 16-bit weights of {src} ({dtype})')
-            full = _from_pretrained(AutoModelForCausalLM, s, local, dtype=dtype, device_map={'': 'cpu'})
+            full = load_pretrained(AutoModelForCausalLM, s, local, dtype=dtype, device_map={'': 'cpu'})
         else:
             if preq: print(f'{loaded}: a pre-quantised base, merged through its de-quantised 4-bit weights (it has no 16-bit ones)')
             full = _dequantized_base(model, dtype)
