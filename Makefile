@@ -6,6 +6,9 @@ TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 BIN    := $(VENV)/bin
 JOBS   ?= 2
+# torch threads per test worker: JOBS workers x THREADS threads should not exceed the cores (2 x 2 threads on 2 cores
+# made the suite 2-3x slower than the notebooks run alone)
+THREADS ?= 1
 
 .PHONY: demo test venv export clean-nbs readme check-sync bench docs outputs
 
@@ -24,7 +27,7 @@ demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/finetune_nb demo
 
 test: venv
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
+	OMP_NUM_THREADS=$(THREADS) HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
 
 export: venv
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/python scripts/readme.py
