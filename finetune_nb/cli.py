@@ -154,25 +154,24 @@ def _positive_int(s):
     if isinstance(s, bool) or not v.is_integer() or v < 1: raise argparse.ArgumentTypeError(f'must be a positive whole number, got {s!r}')
     return int(v)
 
+def _number(s):
+    "`s` as a float; nan for a bool or anything that is not a number (every check below then fails)."
+    try: return float('nan') if isinstance(s, bool) else float(s)
+    except (TypeError, ValueError): return float('nan')
+
 def _positive_float(s):
     "argparse type: a finite number > 0."
-    try: v = float(s)
-    except (TypeError, ValueError): v = float('nan')
-    if isinstance(s, bool) or not 0 < v < float('inf'): raise argparse.ArgumentTypeError(f'must be a positive finite number, got {s!r}')
+    if not 0 < (v := _number(s)) < float('inf'): raise argparse.ArgumentTypeError(f'must be a positive finite number, got {s!r}')
     return v
 
 def _fraction(s):
     "argparse type: a number in [0, 1)."
-    try: v = float(s)
-    except (TypeError, ValueError): v = float('nan')
-    if isinstance(s, bool) or not 0 <= v < 1: raise argparse.ArgumentTypeError(f'must be a number from 0 up to (not including) 1, got {s!r}')
+    if not 0 <= (v := _number(s)) < 1: raise argparse.ArgumentTypeError(f'must be a number from 0 up to (not including) 1, got {s!r}')
     return v
 
 def _finite(s):
     "argparse type: a finite number."
-    try: v = float(s)
-    except (TypeError, ValueError): v = float('nan')
-    if isinstance(s, bool) or not abs(v) < float('inf'): raise argparse.ArgumentTypeError(f'must be a finite number, got {s!r}')
+    if not abs(v := _number(s)) < float('inf'): raise argparse.ArgumentTypeError(f'must be a finite number, got {s!r}')
     return v
 
 def _json_dict(s):
@@ -330,8 +329,7 @@ def cmd_sft(a):
     from finetune_nb.chat import check_template
     if a.eval_steps and not a.eval: raise ValueError('--eval-steps needs --eval: there is no held-out data to evaluate')
     if a.template: check_template(a.template)        # a broken template string fails first, on any backend
-    check_output_dir(a.out, '--out')
-    with lock_run(a.out, enabled=is_main_process()): _sft(a)
+    with lock_run(a.out, enabled=is_main_process(), what='--out'): _sft(a)
 
 def _sft(a):
     from finetune_nb.chat import apply_template
@@ -395,8 +393,7 @@ def cmd_embed(a):
     lo, hi = TAU_RANGE
     if a.temperature is not None and not lo <= a.temperature <= hi:
         raise ValueError(f'--temperature {a.temperature:g}: must be in [{lo}, {hi}], the range training keeps τ in')
-    check_output_dir(a.out, '--out')
-    with lock_run(a.out, enabled=is_main_process()): _embed(a)
+    with lock_run(a.out, enabled=is_main_process(), what='--out'): _embed(a)
 
 def _embed(a):
     from finetune_nb.embed import train_embedder, save_embedder, EmbedArgs, check_embed_rows

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
-from .core import DataError, seed_everything, pick_device, atomic_open
-from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, check_output_dir
+from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
+from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -490,14 +490,6 @@ def _check_scores(r, i, side, T=1.0):
         if abs(v) > _F32_MAX or abs(v) / T > _F32_MAX:
             raise DataError(f'row {i}, {side}_scores {j}: {v!r} / kd_temperature {T} does not fit in float32 (|x| <= 3.4e38), the dtype the scores are trained in; rescale the scores')
 
-_ZERO_WIDTH = '\u200b\u200c\u200d\u2060\ufeff'
-_NO_ZERO_WIDTH = dict.fromkeys(map(ord, _ZERO_WIDTH))
-
-def _blank(t):
-    "Is `t` empty once whitespace and zero-width characters (U+200B-U+200D, U+2060, U+FEFF) are taken out?"
-    s = t.strip()
-    return not s or (s[0] in _ZERO_WIDTH and not s.translate(_NO_ZERO_WIDTH).strip())
-
 def _check_embed_rows(rows, kd=False, kd_temperature=1.0):
     "Each row is {query, pos, neg} with real text (and teacher scores under KD); the first bad one raises `DataError`."
     if not rows: raise DataError('no training rows')
@@ -505,13 +497,13 @@ def _check_embed_rows(rows, kd=False, kd_temperature=1.0):
     for i, r in enumerate(rows):
         if not isinstance(r, dict): raise DataError(f'row {i}: expected a dict, got {type(r).__name__}')
         if not isinstance(r.get('query'), str) or not r['query'].strip(): raise DataError(f"row {i}, query: missing or empty")
-        if _blank(r['query']): raise DataError(f'row {i}, query: {blank}')
+        if is_blank(r['query']): raise DataError(f'row {i}, query: {blank}')
         if not isinstance(r.get('pos'), list) or not r['pos'] or not all(isinstance(x, str) and x.strip() for x in r['pos']):
             raise DataError(f'row {i}, pos: expected a non-empty list of non-empty strings, got {r.get("pos")!r:.60}')
         if not isinstance(r.get('neg', []), list) or not all(isinstance(x, str) for x in r.get('neg', [])):
             raise DataError(f'row {i}, neg: expected a list of strings, got {r.get("neg")!r:.60}')
         for side in ('pos', 'neg'):
-            j = next((j for j, x in enumerate(r.get(side, [])) if _blank(x)), None)
+            j = next((j for j, x in enumerate(r.get(side, [])) if is_blank(x)), None)
             if j is not None: raise DataError(f'row {i}, {side} {j}: {blank}')
         _check_texts([r['query']], f'row {i}, query'); _check_texts(r['pos'], f'row {i}, pos {{}}'); _check_texts(r.get('neg', []), f'row {i}, neg {{}}')
         if kd: _check_scores(r, i, 'pos', kd_temperature); _check_scores(r, i, 'neg', kd_temperature)
@@ -668,7 +660,6 @@ def train_embedder(
     "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
     from finetune_nb.distributed import is_main_process
     args = args or EmbedArgs()
-    check_output_dir(args.output_dir)
     with lock_run(args.output_dir, enabled=is_main_process()): return _train_embedder(embedder, train_rows, eval_data, args, lora, resume)
 
 def _train_embedder(
@@ -763,7 +754,7 @@ def _train_embedder(
                 tmpd.rename(d)
             finally:
                 if tmpd.exists(): shutil.rmtree(tmpd)
-            for old in sorted(out.glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))[:-2]: shutil.rmtree(old)
+            for old in checkpoints(out)[:-2]: shutil.rmtree(old)
         wait()
     embedder.model.train()
     bar = tqdm(total=total, desc='training embedder', initial=start, disable=not main)

@@ -26,13 +26,14 @@ class lock_run:
     def __init__(self,
                  out,          # the run's output folder (created if missing)
                  enabled=True, # False: a no-op (processes other than the main one under torchrun)
+                 what='output folder',  # how errors name the folder (e.g. '--out')
                 ):
-        self.out, self.enabled = Path(out), enabled
+        self.out, self.enabled, self.what = Path(out), enabled, what
     def __enter__(self):
         if not self.enabled: return self
-        out = check_output_dir(self.out)
-        key = str(out.resolve())
-        if key in _held: _held[key][1] += 1; return self
+        key = str(self.out.resolve())
+        if key in _held: _held[key][1] += 1; return self      # already held (and checked) by this process
+        out = check_output_dir(self.out, self.what)
         f = open(out/'.lock', 'a+')
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -105,9 +106,11 @@ def checkpoint_problem(
             except (ValueError, UnicodeDecodeError): return f'{name} is truncated or not valid JSON'
     return None
 
+def _ck_step(p): return int(p.name.split('-')[-1])
+
 def checkpoints(out)->list:
     "The `checkpoint-<step>` folders in `out`, oldest first."
-    return sorted((p for p in Path(out).glob('checkpoint-*') if p.is_dir() and p.name.split('-')[-1].isdigit()), key=lambda p: int(p.name.split('-')[-1]))
+    return sorted((p for p in Path(out).glob('checkpoint-*') if p.is_dir() and p.name.split('-')[-1].isdigit()), key=_ck_step)
 
 # %% ../nbs/04a_runs.ipynb #abb4ab3a
 def fingerprint(*parts)->str:
@@ -117,8 +120,6 @@ def fingerprint(*parts)->str:
         for x in (p if isinstance(p, list) else [p]):    # a list item by item: a large data set is never one string in memory
             h.update(json.dumps(x, sort_keys=True, default=str, ensure_ascii=False).encode('utf-8', 'surrogatepass')); h.update(b'\n')
     return h.hexdigest()[:16]
-
-def _ck_step(p): return int(p.name.split('-')[-1])
 
 def start_run(
     out,               # the output folder (checked and created)

@@ -18,7 +18,7 @@ from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_re
 from .lora import ALL_LINEAR, token_rows, language_model_targets
 from .chat import standardize_chats, end_of_turn_token, as_chat_rows
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
-from .runs import FiniteGuard, lock_run, start_run, fingerprint, check_output_dir
+from .runs import FiniteGuard, lock_run, start_run, fingerprint
 
 # %% ../nbs/05_sft.ipynb #bdb6841a
 GRAMMAR_PAIRS = [  # (correct, wrong, reason)
@@ -591,7 +591,6 @@ def train_sft(
     _check_model_tokenizer(model, tokenizer)
     lora, args = lora or LoraSpec(), args or SFTArgs()
     if eval_rows is None and args.eval_steps: raise ValueError(f'eval_steps={args.eval_steps} needs eval_rows (--eval): there is nothing to evaluate')
-    check_output_dir(args.output_dir)
     with lock_run(args.output_dir, enabled=is_main_process()): return _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume)
 
 def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume):
@@ -603,14 +602,15 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     if tokenizer is None and not hasattr(model, 'forward'):
         from finetune_nb.chat import load_chat_tokenizer
         tokenizer = load_chat_tokenizer(model)
+    data = None
     if tokenizer is not None:        # bad options, unknown tokens and bad rows fail before the weights load
         if args.chat_template_kwargs: check_template_options(tokenizer, args.chat_template_kwargs)
         lora.token_ids(tokenizer)
-        train_ds, rep, eval_ds, erep = prepare_sft_data(tokenizer, train_rows, eval_rows, args)
+        data = prepare_sft_data(tokenizer, train_rows, eval_rows, args)
     if not hasattr(model, 'forward'): model, tok2 = load_for_sft(model, backend, args.max_length); tokenizer = tokenizer or tok2
     if backend == 'qlora' and not getattr(model, 'is_loaded_in_4bit', False):
         raise ValueError("backend 'qlora' needs a 4-bit model: pass a name or path (loaded for you) or a model loaded with load_for_sft(..., 'qlora')")
-    if 'train_ds' not in locals(): train_ds, rep, eval_ds, erep = prepare_sft_data(tokenizer, train_rows, eval_rows, args)
+    train_ds, rep, eval_ds, erep = data or prepare_sft_data(tokenizer, train_rows, eval_rows, args)
     seed_everything(args.seed)
     device = next(model.parameters()).device
     use_cache = getattr(model.config, 'use_cache', None)   # restored after training (TRL turns it off)
