@@ -5,8 +5,10 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
-           'kd_loss', 'group_scores', 'm3_kd_loss', 'course_files', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs',
-           'EmbedResult', 'check_embed_rows', 'contrastive_backward', 'train_embedder', 'save_embedder']
+           'kd_loss', 'group_scores', 'm3_kd_loss', 'course_files', 'shell_commands', 'cpu_bf16', 'EmbedConfig',
+           'EmbedArgs', 'EmbedResult', 'check_embed_rows', 'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss',
+           'DistillLoss', 'exclusion_mask', 'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss',
+           'EmbeddingTrainer', 'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, json, math, os, random, re, shutil, time, warnings
@@ -17,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
+from transformers import Trainer, TrainerCallback, TrainingArguments
 from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
-from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints
+from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -319,9 +322,9 @@ class Temperature(nn.Module):
     def __init__(self, tau=0.05, learnable=False, min_tau=TAU_RANGE[0], max_tau=TAU_RANGE[1]):
         super().__init__()
         if not min_tau <= tau <= max_tau: raise ValueError(f'temperature {tau}: must be in [{min_tau}, {max_tau}]; training would clamp it to that range')
-        self.log_tau = nn.Parameter(torch.tensor(math.log(tau)), requires_grad=learnable)
+        self.log_tau = nn.Parameter(torch.tensor([math.log(tau)]), requires_grad=learnable)   # 1-D: FSDP2 shards no 0-dim parameter
         self.min_tau, self.max_tau = min_tau, max_tau
-    def forward(self): return self.log_tau.exp().clamp(self.min_tau, self.max_tau)
+    def forward(self): return self.log_tau.exp().clamp(self.min_tau, self.max_tau)[0]
 
 
 # %% ../nbs/06_embed.ipynb #c1f491ef
@@ -387,28 +390,6 @@ def shell_commands(
     tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
     return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
-# %% ../nbs/06_embed.ipynb #ec91fd7f
-def retrieval_accuracy(
-    embedder,      # an `Embedder`
-    corpus,        # {doc_id: text}
-    queries,       # {qid: text}
-    qrels,         # {qid: {doc_id: relevance}}; the best-ranked relevant doc counts
-):
-    "top-1 / top-5 accuracy, mean rank and MRR of the first relevant document."
-    ids = list(corpus)
-    P = embedder.encode_passages([corpus[i] for i in ids], progress=False)
-    qids = list(queries)
-    Q = embedder.encode_queries([queries[q] for q in qids], progress=False)
-    order = (Q @ P.T).argsort(dim=1, descending=True)
-    ranks = []
-    for i, q in enumerate(qids):
-        rel = {ids.index(d) for d, r in qrels[q].items() if r > 0 and d in corpus}
-        if not rel: raise DataError(f'query {q!r}: no relevant document in the corpus')
-        ranks.append(next(r for r, j in enumerate(order[i].tolist(), 1) if j in rel))
-    n = len(ranks)
-    return {'top1': sum(r == 1 for r in ranks) / n, 'top5': sum(r <= 5 for r in ranks) / n,
-            'mean_rank': sum(ranks) / n, 'mrr': sum(1 / r for r in ranks) / n}
-
 # %% ../nbs/06_embed.ipynb #84b3b53b
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
 
@@ -418,55 +399,87 @@ def _is_real(v):
     try: return math.isfinite(v)
     except OverflowError: return False         # an int too large for a float
 
+def cpu_bf16()->bool:
+    "True on a CPU with bf16 matrix instructions (AVX512-BF16 or AMX). Without them bf16 autocast is emulated, and slower than fp32."
+    try: flags = set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split())
+    except (OSError, StopIteration): return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+_RENAMED = {'batch_size': 'per_device_train_batch_size', 'epochs': 'num_train_epochs', 'lr': 'learning_rate', 'warmup_ratio': 'warmup_steps'}
+
 @dataclass
-class EmbedArgs:
-    "How to train an embedder."
+class EmbedConfig(TrainingArguments):
+    "🤗 `TrainingArguments` for an embedder: the contrastive settings (FlagEmbedding's and Tevatron's names) and the course's defaults."
     output_dir: str = 'runs/embed'
-    epochs: float = 1.0
-    max_steps: int = -1               # > 0 overrides epochs
-    batch_size: int = 32              # queries per step
-    train_group_size: int = 1         # passages per query: 1 positive + (n - 1) negatives
-    lr: float = 2e-5
-    warmup_ratio: float = 0.1
+    per_device_train_batch_size: int = 32   # queries per process and step
+    num_train_epochs: float = 1.0
+    learning_rate: float = 2e-5
+    warmup_steps: float = 0.1               # a fraction of the steps (< 1), or a number of steps
     weight_decay: float = 0.01
-    learn_temperature: bool = False
-    temperature_lr: float = 1e-2      # τ's own learning rate (Adam moves log τ by about this much a step)
-    dropout: float | None = None      # set every dropout of the encoder to this; 0 turns them off (about 1.7x faster on CPU)
-    gradient_checkpointing: bool = False
-    logging_steps: int = 5
-    eval_steps: int | None = None     # default: at the end of each epoch
-    save_steps: int | None = None     # write a checkpoint every n steps (for `resume`)
+    logging_steps: float = 5
+    save_strategy: str = 'no'               # 'steps' as soon as save_steps is given
+    save_steps: float | None = None         # a checkpoint every n steps (for `resume`)
+    save_total_limit: int | None = 2
     seed: int = 3407
-    bf16: bool | None = None          # None: bf16 autocast on CUDA when supported; True also on a CPU with AVX512-BF16 or AMX
-    negatives_cross_device: bool = False  # several processes: score each query against the passages of all of them (FlagEmbedding, Tevatron)
-    mini_batch_size: int | None = None    # GradCache: embed the batch in chunks of this many texts; memory of a chunk, loss of the batch
-    knowledge_distillation: bool = False  # rows carry `pos_scores` / `neg_scores`; learn from them too (FlagEmbedding), see `kd_loss_type`
-    kd_temperature: float = 1.0           # T: the teacher's distribution over a group is softmax(scores / T)
-    kd_weight: float = 1.0                # the KD term's weight
-    kd_infonce: bool | None = None        # add InfoNCE to the KD term; None: yes for 'kl', no for 'm3' (FlagEmbedding's two modes)
-    kd_loss_type: str = 'kl'              # 'kl': `kd_loss` over each group; 'm3': BGE-M3's `m3_kd_loss` over the whole batch
+    bf16: bool | None = None                # None: bf16 autocast on a GPU that has it, and on a CPU with bf16 instructions (`cpu_bf16`)
+    remove_unused_columns: bool = False     # the collator needs every field of a group
+    disable_tqdm: bool | None = True        # one bar of our own, with the loss in it
+    train_group_size: int = 1               # passages per query: 1 positive + (n - 1) negatives
+    learn_temperature: bool = False
+    temperature_lr: float = 1e-2            # τ's own learning rate (Adam moves log τ by about this much a step)
+    dropout: float | None = None            # set every dropout of the encoder to this; 0 turns them off (about 1.7x faster on CPU)
+    negatives_cross_device: bool = False    # several processes: score each query against the passages of all of them (FlagEmbedding, Tevatron)
+    mini_batch_size: int | None = None      # GradCache: embed the batch in chunks of this many texts; memory of a chunk, loss of the batch
+    knowledge_distillation: bool = False    # rows carry `pos_scores` / `neg_scores`; learn from them too (FlagEmbedding), see `kd_loss_type`
+    kd_temperature: float = 1.0             # T: the teacher's distribution over a group is softmax(scores / T)
+    kd_weight: float = 1.0                  # the KD term's weight
+    kd_infonce: bool | None = None          # add InfoNCE to the KD term; None: yes for 'kl', no for 'm3' (FlagEmbedding's two modes)
+    kd_loss_type: str = 'kl'                # 'kl': `kd_loss` over each group; 'm3': BGE-M3's `m3_kd_loss` over the whole batch
     def __post_init__(self):
-        if not isinstance(self.output_dir, (str, os.PathLike)): raise ValueError(f'output_dir must be a path, got {self.output_dir!r}')
-        for k in ('batch_size', 'train_group_size', 'logging_steps'):
-            if not _is_int(getattr(self, k)) or getattr(self, k) < 1: raise ValueError(f'{k} must be a whole number >= 1, got {getattr(self, k)!r}')
-        for k in ('eval_steps', 'save_steps', 'mini_batch_size'):
-            v = getattr(self, k)
-            if v is not None and (not _is_int(v) or v < 1): raise ValueError(f'{k} must be None or a whole number >= 1, got {v!r}')
-        if not _is_int(self.max_steps): raise ValueError(f'max_steps must be a whole number (> 0, or -1 for `epochs`), got {self.max_steps!r}')
-        if not _is_int(self.seed) or not 0 <= self.seed < 2**32: raise ValueError(f'seed must be a whole number in [0, 2**32 - 1], got {self.seed!r}')
-        for k in ('learn_temperature', 'gradient_checkpointing', 'negatives_cross_device', 'knowledge_distillation', 'bf16', 'kd_infonce'):
-            v = getattr(self, k)
-            if not isinstance(v, bool) and not (v is None and k in ('bf16', 'kd_infonce')): raise ValueError(f'{k} must be True or False, got {v!r}')
-        for k in ('lr', 'temperature_lr', 'kd_temperature', 'kd_weight'):
-            if not _is_real(getattr(self, k)) or not getattr(self, k) > 0: raise ValueError(f'{k} must be a finite number > 0, got {getattr(self, k)!r}')
-        if not _is_real(self.epochs) or (self.max_steps <= 0 and not self.epochs > 0): raise ValueError(f'epochs must be a finite number > 0 (or max_steps > 0), got {self.epochs!r}')
-        if not _is_real(self.warmup_ratio) or not 0 <= self.warmup_ratio < 1: raise ValueError(f'warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}')
-        if not _is_real(self.weight_decay) or self.weight_decay < 0: raise ValueError(f'weight_decay must be a finite number >= 0, got {self.weight_decay!r}')
-        if self.dropout is not None and (not _is_real(self.dropout) or not 0 <= self.dropout < 1): raise ValueError(f'dropout must be in [0, 1), got {self.dropout!r}')
-        if self.kd_loss_type not in KD_LOSS_TYPES: raise ValueError(f"kd_loss_type must be 'kl' or 'm3', got {self.kd_loss_type!r}")
-        if not self.knowledge_distillation and (self.kd_infonce is False or self.kd_loss_type != 'kl'):
-            what = 'kd_infonce=False (--kd-only)' if self.kd_infonce is False else f'kd_loss_type={self.kd_loss_type!r}'
-            raise ValueError(f'{what} needs knowledge_distillation=True (rows with teacher scores); without it the loss is InfoNCE alone')
+        _check_embed_args(self)
+        if self.save_steps is not None and self.save_strategy == 'no': self.save_strategy = 'steps'
+        if self.bf16 is None: self.bf16 = torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_bf16()
+        if not torch.cuda.is_available(): self.use_cpu = True       # the Trainer autocasts bf16 on a CPU only with use_cpu
+        super().__post_init__()
+
+class EmbedArgs(EmbedConfig):
+    "`EmbedConfig` that also takes, and reads back, the course's earlier names: `batch_size`, `epochs`, `lr`, `warmup_ratio` (a fraction)."
+    def __init__(self, *args, batch_size=None, epochs=None, lr=None, warmup_ratio=None, **kw):
+        for old, v in zip(_RENAMED, (batch_size, epochs, lr, warmup_ratio)):
+            if v is not None: kw[_RENAMED[old]] = v
+        super().__init__(*args, **kw)
+    batch_size = property(lambda self: self.per_device_train_batch_size)
+    epochs = property(lambda self: self.num_train_epochs)
+    lr = property(lambda self: self.learning_rate)
+    warmup_ratio = property(lambda self: self.warmup_steps if self.warmup_steps < 1 else None)
+
+def _check_embed_args(a):
+    "The contrastive settings, and the shared ones as the course uses them; the first bad one raises `ValueError`."
+    old = {v: k for k, v in _RENAMED.items()}
+    nm = lambda k: f'{k} / {old[k]}' if k in old else k
+    if not isinstance(a.output_dir, (str, os.PathLike)): raise ValueError(f'output_dir must be a path, got {a.output_dir!r}')
+    for k in ('per_device_train_batch_size', 'train_group_size', 'logging_steps'):
+        if not _is_int(getattr(a, k)) or getattr(a, k) < 1: raise ValueError(f'{nm(k)} must be a whole number >= 1, got {getattr(a, k)!r}')
+    for k in ('eval_steps', 'save_steps', 'mini_batch_size'):
+        v = getattr(a, k)
+        if v is not None and (not _is_int(v) or v < 1): raise ValueError(f'{k} must be None or a whole number >= 1, got {v!r}')
+    if not _is_int(a.max_steps): raise ValueError(f'max_steps must be a whole number (> 0, or -1 for `epochs`), got {a.max_steps!r}')
+    if not _is_int(a.seed) or not 0 <= a.seed < 2**32: raise ValueError(f'seed must be a whole number in [0, 2**32 - 1], got {a.seed!r}')
+    for k in ('learn_temperature', 'gradient_checkpointing', 'negatives_cross_device', 'knowledge_distillation', 'bf16', 'kd_infonce'):
+        v = getattr(a, k)
+        if not isinstance(v, bool) and not (v is None and k in ('bf16', 'kd_infonce', 'gradient_checkpointing')): raise ValueError(f'{k} must be True or False, got {v!r}')
+    for k in ('learning_rate', 'temperature_lr', 'kd_temperature', 'kd_weight'):
+        if not _is_real(getattr(a, k)) or not getattr(a, k) > 0: raise ValueError(f'{nm(k)} must be a finite number > 0, got {getattr(a, k)!r}')
+    if not _is_real(a.num_train_epochs) or (a.max_steps <= 0 and not a.num_train_epochs > 0):
+        raise ValueError(f'{nm("num_train_epochs")} must be a finite number > 0 (or max_steps > 0), got {a.num_train_epochs!r}')
+    w = a.warmup_steps
+    if not _is_real(w) or w < 0 or (w >= 1 and w != int(w)): raise ValueError(f'{nm("warmup_steps")} must be a fraction in [0, 1) or a whole number of steps, got {w!r}')
+    if not _is_real(a.weight_decay) or a.weight_decay < 0: raise ValueError(f'weight_decay must be a finite number >= 0, got {a.weight_decay!r}')
+    if a.dropout is not None and (not _is_real(a.dropout) or not 0 <= a.dropout < 1): raise ValueError(f'dropout must be in [0, 1), got {a.dropout!r}')
+    if a.kd_loss_type not in KD_LOSS_TYPES: raise ValueError(f"kd_loss_type must be 'kl' or 'm3', got {a.kd_loss_type!r}")
+    if not a.knowledge_distillation and (a.kd_infonce is False or a.kd_loss_type != 'kl'):
+        what = 'kd_infonce=False (--kd-only)' if a.kd_infonce is False else f'kd_loss_type={a.kd_loss_type!r}'
+        raise ValueError(f'{what} needs knowledge_distillation=True (rows with teacher scores); without it the loss is InfoNCE alone')
 
 @dataclass
 class EmbedResult:
@@ -575,73 +588,245 @@ def _set_dropout(model, p):
     for k in ('hidden_dropout_prob', 'attention_probs_dropout_prob', 'attention_dropout', 'hidden_dropout', 'dropout'):
         if isinstance(getattr(model.config, k, None), float): setattr(model.config, k, p)
 
-class _Pair(nn.Module):
-    "Queries and passages through one encoder in one call: DDP expects one forward per backward."
-    def __init__(self, emb): super().__init__(); self.emb = emb
-    def forward(self, q=None, p=None): return [None if b is None else self.emb(**b) for b in (q, p)]
+class GroupDataset(torch.utils.data.Dataset):
+    "One item per training row: its query and a group of G passages (a positive, then G - 1 negatives), drawn afresh each epoch."
+    def __init__(self,
+                 rows,           # checked rows (`check_embed_rows`): {query, pos: [...], neg: [...]}
+                 group_size=1,   # G
+                 seed=0,         # with the epoch and the row, decides every draw: the same groups on any number of processes, and on resume
+                 kd=False,       # keep each passage's teacher score (the rows carry `pos_scores` / `neg_scores`)
+                 say=print):
+        self.rows, self.G, self.seed, self.kd, self.epoch = rows, group_size, seed, kd, 0
+        self.texts = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
+        pid = {t: i for i, t in enumerate(self.texts)}
+        self.pos_of = {q: sorted(pid[t] for t in ts) for q, ts in _positives_by_query(rows).items()}   # every positive of each query
+        self.pos = [[pid[t] for t in r['pos']] for r in rows]
+        self.negs = [[pid[t] for t in dict.fromkeys(r.get('neg', [])) if pid[t] not in self.pos_of[r['query']]] for r in rows]   # distinct, in order
+        repeats = sum(len(r.get('neg', [])) - len(set(r.get('neg', []))) for r in rows)
+        dropped = sum(len(r.get('neg', [])) for r in rows) - sum(map(len, self.negs)) - repeats
+        if dropped: say(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
+        if repeats: say(f'{repeats} negatives were dropped: repeats of a negative listed earlier in the same row')
+        short = sum(len(n) < group_size - 1 for n in self.negs)
+        if short: say(f'{short} of {len(rows)} rows have fewer than train_group_size - 1 = {group_size - 1} negatives of their own: each epoch their groups '
+                      f'are filled with passages drawn at random from the data (distinct within a group, never a positive of the query)')
+        if kd: self.scores = [dict(zip([pid[t] for t in r['pos'] + r['neg']], map(float, r['pos_scores'] + r['neg_scores']))) for r in rows]
+    def set_epoch(self, epoch): self.epoch = epoch
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, i):
+        rng = random.Random(f'{self.seed}:{self.epoch}:{i}')     # a string seed: the same draws in every process and every Python run
+        negs, own = self.negs[i], self.pos_of[self.rows[i]['query']]
+        group = rng.sample(negs, self.G - 1) if len(negs) >= self.G - 1 else list(negs)
+        while len(group) < self.G - 1:                            # too few negatives of its own: random passages, no positive, no repeat
+            n = rng.randrange(len(self.texts))
+            if n not in own and n not in group: group.append(n)
+        group = [rng.choice(self.pos[i])] + group
+        item = {'row': i, 'pids': group}
+        if self.kd: item['teacher'] = [self.scores[i][p] for p in group]
+        return item
 
-def contrastive_backward(
-    emb:Embedder,          # the encoder
-    q_ids, p_ids,          # this process's token ids: B_r queries, B_r * G passages (positive first in each group)
-    temperature,           # τ (a 0-dim tensor; learned or not)
-    group_size,            # G
-    exclude,               # [global queries, global passages] bool: candidates that are positives of the query
-    sizes=None,            # queries on every process (`split_sizes`); None: one process
-    cross_device=False,    # score every query against the passages of all processes
-    mini_batch_size=None,  # GradCache: embed in chunks of this many texts without a graph, then replay each chunk with one
-    bf16=False,
-    net=None,              # the module to run with a graph (`_Pair(emb)`, DDP-wrapped in a distributed run)
-    teacher=None,          # [global queries, G] teacher scores for knowledge distillation (None: InfoNCE only)
-    kd=None,               # dict(temperature=, weight=, infonce=, type=) for the KD term (type: 'kl' or 'm3')
-)->float:
-    "One batch's InfoNCE forward and backward (gradients accumulate in the parameters); returns the loss of the global batch."
-    from finetune_nb.distributed import gather_rows, dist_state, RandState
-    dev, G, net = emb.device, group_size, net or _Pair(emb)
-    sizes = sizes or [len(q_ids)]; N = len(sizes)
-    rank = dist_state().process_index if N > 1 else 0
-    lo, m, n = sum(sizes[:rank]), sum(sizes), len(q_ids)     # this process's first query in the global batch
-    cast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16)
-    def criterion(q, p, ex, t):
-        "InfoNCE, plus (or replaced by) the KD term against the teacher's scores when there are any."
-        if t is None: return info_nce_loss(q, p, temperature, G, ex)
-        if kd.get('type', 'kl') == 'm3': k = m3_kd_loss(q @ p.T / temperature, t, kd['temperature'], ex)
-        else: k = kd_loss(group_scores(q, p, temperature), t, kd['temperature'])
-        k = kd['weight'] * k
-        return info_nce_loss(q, p, temperature, G, ex) + k if kd['infonce'] else k
-    def objective(q, p):
-        "(what to back-propagate, the global batch's loss)"
-        if N > 1 and cross_device:     # every process computes the global loss; its own rows carry the gradient
-            loss = criterion(gather_rows(q, sizes), gather_rows(p, [s * G for s in sizes]), exclude, teacher)
-            return loss * N, loss.item()   # x N: DDP averages the N processes' gradients, each of which is a part of the sum
-        loss = criterion(q, p, exclude[lo:lo + n, lo * G:(lo + n) * G], None if teacher is None else teacher[lo:lo + n])
-        if N == 1: return loss, loss.item()
-        from accelerate.utils import reduce
-        w = n / m                          # weight of this process's queries in the global mean
-        return loss * N * w, reduce(loss.detach() * w, 'sum').item()
-    if not mini_batch_size:
-        with cast(): q, p = net(emb.collate(q_ids), emb.collate(p_ids))
-        back, logged = objective(q.float(), p.float()); back.backward()
-        return logged
-    # GradCache: 1. embeddings without a graph, chunk by chunk, keeping the random state before each chunk
-    k, chunks, embs = mini_batch_size, [], {}
-    for kind, ids in (('q', q_ids), ('p', p_ids)):
-        parts = []
-        for a in range(0, len(ids), k):
-            chunks.append((kind, a, ids[a:a + k], RandState(dev)))
-            with torch.no_grad(), cast(): parts.append(emb(**emb.collate(ids[a:a + k])).float())
-        embs[kind] = torch.cat(parts).requires_grad_()
-    # 2. the loss on all of them, and its gradient with respect to each embedding
-    back, logged = objective(embs['q'], embs['p']); back.backward()
-    # 3. each chunk again with a graph and the same dropout masks; its cached gradient is back-propagated into the encoder
-    after = RandState(dev)
-    for i, (kind, a, ids, state) in enumerate(chunks):
-        state.restore()
-        sync = N == 1 or i == len(chunks) - 1 or not hasattr(net, 'no_sync')   # DDP averages gradients once, after the last chunk
-        with (contextlib.nullcontext() if sync else net.no_sync()):
-            with cast(): out = net(**{kind: emb.collate(ids)})[kind == 'p']
-            (out.float() * embs[kind].grad[a:a + len(ids)]).sum().backward()
-    after.restore()
-    return logged
+class GroupCollator:
+    "A batch of groups as tensors: the padded queries and passages, each candidate's passage id, each query's positives, the teacher scores."
+    def __init__(self, embedder:Embedder, dataset:GroupDataset):   # every text is tokenised once, here
+        self.emb, self.ds = embedder, dataset
+        self.q_ids = embedder.tokenize([r['query'] for r in dataset.rows], 'query')
+        self.p_ids = embedder.tokenize(dataset.texts, 'passage')
+        self.k = max(map(len, dataset.pos_of.values()))
+    def __call__(self, items):
+        pos = [self.ds.pos_of[self.ds.rows[it['row']]['query']] for it in items]
+        out = {'query': self.emb.collate([self.q_ids[it['row']] for it in items]),
+               'passage': self.emb.collate([self.p_ids[p] for it in items for p in it['pids']]),
+               'pids': torch.tensor([p for it in items for p in it['pids']]),
+               'positives': torch.tensor([p + [-1] * (self.k - len(p)) for p in pos])}
+        if 'teacher' in items[0]: out['teacher'] = torch.tensor([it['teacher'] for it in items])
+        return out
+
+# %% ../nbs/06_embed.ipynb #e1307a16
+class BiEncoder(nn.Module):
+    "What the Trainer trains: an `Embedder` and its `Temperature`. One call embeds queries, passages or both (DDP wants one forward per backward)."
+    def __init__(self, embedder:Embedder, temperature:Temperature):
+        super().__init__(); self.embedder, self.temperature = embedder, temperature
+    def forward(self, query=None, passage=None):
+        f = lambda b: None if b is None else self.embedder(b['input_ids'], b['attention_mask']).float()
+        return {'q': f(query), 'p': f(passage), 'tau': self.temperature()}
+
+class InfoNCELoss(nn.Module):
+    "`info_nce_loss` as a criterion: `(q, p, tau, exclude, teacher) -> loss` (the teacher is not used)."
+    def __init__(self, group_size=1): super().__init__(); self.group_size = group_size
+    def forward(self, q, p, tau, exclude=None, teacher=None): return info_nce_loss(q, p, tau, self.group_size, exclude)
+
+class DistillLoss(nn.Module):
+    "Distillation from teacher scores ('kl': `kd_loss` per group; 'm3': `m3_kd_loss` over the batch) times `weight`, plus InfoNCE if `infonce`."
+    def __init__(self, group_size=1, teacher_temperature=1.0, weight=1.0, kind='kl',
+                 infonce=None):   # None: yes for 'kl', no for 'm3' (FlagEmbedding's two modes)
+        super().__init__()
+        if kind not in KD_LOSS_TYPES: raise ValueError(f"kind must be 'kl' or 'm3', got {kind!r}")
+        self.group_size, self.T, self.weight, self.kind = group_size, teacher_temperature, weight, kind
+        self.infonce = infonce if infonce is not None else kind == 'kl'
+    def forward(self, q, p, tau, exclude=None, teacher=None):
+        if teacher is None: raise ValueError('DistillLoss needs teacher scores: rows with pos_scores / neg_scores')
+        if self.kind == 'm3': k = m3_kd_loss(q @ p.T / tau, teacher, self.T, exclude)
+        else: k = kd_loss(group_scores(q, p, tau), teacher, self.T)
+        k = self.weight * k
+        return info_nce_loss(q, p, tau, self.group_size, exclude) + k if self.infonce else k
+
+def exclusion_mask(
+    positives,   # [B, K] each query's positive passage ids (-1: none)
+    pids,        # [B*G] each candidate's passage id; query i's own positive is candidate i*G
+    group_size,  # G
+):
+    "[B, B*G] bool: the candidates that are positives of the query (another copy, another row's of the same query), its own positive excepted."
+    ex = (positives.unsqueeze(-1) == pids.view(1, 1, -1)).any(1)
+    i = torch.arange(len(positives), device=ex.device)
+    ex[i, i * group_size] = False
+    return ex
+
+def _world():
+    "(processes, this one's index)."
+    from finetune_nb.distributed import launched, dist_state
+    if not launched(): return 1, 0
+    s = dist_state(); return s.num_processes, s.process_index
+
+def _sizes(n, N):
+    "The number of queries on every process."
+    if N == 1: return [n]
+    from accelerate.utils import gather
+    from finetune_nb.distributed import dist_state
+    return gather(torch.tensor([n], device=dist_state().device)).tolist()
+
+class ContrastiveLoss(nn.Module):
+    "A step's loss for `EmbeddingTrainer`: embed the batch through the (wrapped) `BiEncoder`, then the criterion on this process's groups or, cross-device, on all."
+    def __init__(self,
+                 criterion:nn.Module=None,  # `InfoNCELoss` (default) or `DistillLoss`
+                 group_size=1,              # G
+                 cross_device=False):       # several processes: every query against every process's passages
+        super().__init__()
+        self.criterion, self.group_size, self.cross_device = criterion or InfoNCELoss(group_size), group_size, cross_device
+    def forward(self, model, batch):
+        out = model(query=batch['query'], passage=batch['passage'])
+        return self.objective(out['q'], out['p'], out['tau'], batch)
+    def objective(self, q, p, tau, batch):
+        "What to back-propagate: its value is the global batch's loss, and its gradients, averaged over processes (DDP), are that loss's gradients."
+        G, (N, rank), t = self.group_size, _world(), batch.get('teacher')
+        n = len(q); sizes = _sizes(n, N)
+        if N > 1 and self.cross_device:    # every process computes the global loss; its own rows carry the gradient
+            from finetune_nb.distributed import gather_rows
+            q, p = gather_rows(q, sizes), gather_rows(p, [s * G for s in sizes])
+            ex = exclusion_mask(gather_rows(batch['positives'], sizes), gather_rows(batch['pids'], [s * G for s in sizes]), G)
+            tau = tau.detach() + (tau - tau.detach()) / N       # every process holds τ's whole gradient: DDP averages N copies of it
+            loss = self.criterion(q, p, tau, ex, None if t is None else gather_rows(t, sizes))
+            return loss * N - loss.detach() * (N - 1)             # the loss's value, N x its gradient
+        loss = self.criterion(q, p, tau, exclusion_mask(batch['positives'], batch['pids'], G), t)
+        return loss if N == 1 else loss * N * n / sum(sizes)      # DDP averages: this process's share of the global mean
+
+def _trim(b):
+    "A slice of a padded batch without the columns that are padding in all of its rows."
+    keep = b['attention_mask'].bool().any(0)
+    return {k: v[:, keep] for k, v in b.items()}
+
+class CachedContrastiveLoss(ContrastiveLoss):
+    "GradCache: the loss of the whole batch with the activation memory of `mini_batch_size` texts."
+    def __init__(self, criterion=None, group_size=1, cross_device=False, mini_batch_size=32):
+        super().__init__(criterion, group_size, cross_device); self.mini_batch_size = mini_batch_size
+    def forward(self, model, batch):
+        from finetune_nb.distributed import RandState
+        inner, k, dev = getattr(model, 'module', model), self.mini_batch_size, batch['pids'].device
+        chunks, reps = [], {}
+        for kind, key in (('query', 'q'), ('passage', 'p')):    # 1. embeddings without a graph, keeping the random state before each chunk
+            parts = []
+            for a in range(0, len(batch[kind]['input_ids']), k):
+                sub = _trim({n: v[a:a + k] for n, v in batch[kind].items()})
+                chunks.append((kind, key, a, sub, RandState(dev)))
+                with torch.no_grad(): parts.append(inner(**{kind: sub})[key])
+            reps[key] = torch.cat(parts).requires_grad_()
+        tau = inner.temperature().detach().requires_grad_(inner.temperature.log_tau.requires_grad)
+        with torch.enable_grad():                                 # 2. the loss, and its gradient with respect to each embedding (and τ)
+            loss = self.objective(reps['q'], reps['p'], tau, batch); loss.backward()
+        grads, after = {key: r.grad for key, r in reps.items()}, RandState(dev)
+        out = loss.detach().requires_grad_()                      # 3. runs when the Trainer back-propagates this
+        out.register_hook(lambda g: self._replay(model, chunks, grads, tau.grad, g, after))
+        return out
+    def _replay(self, model, chunks, grads, tau_grad, g, after):
+        "Each chunk again, with a graph and the same dropout masks; its cached gradient flows into the encoder (DDP averages once, after the last)."
+        for i, (kind, key, a, sub, state) in enumerate(chunks):
+            state.restore(); last = i == len(chunks) - 1
+            with (contextlib.nullcontext() if last or not hasattr(model, 'no_sync') else model.no_sync()), torch.enable_grad():
+                o = model(**{kind: sub})
+                s = (o[key] * grads[key][a:a + len(o[key])]).sum()
+                if last and tau_grad is not None: s = s + o['tau'] * tau_grad   # τ's gradient goes through the wrapper too
+                (s * g).backward()
+        after.restore()
+        return g
+
+def contrastive_loss(args)->ContrastiveLoss:
+    "The loss `args` (`EmbedArgs`) asks for: InfoNCE or distillation, on this process's or every process's passages, cached (GradCache) or not."
+    G = args.train_group_size
+    crit = DistillLoss(G, args.kd_temperature, args.kd_weight, args.kd_loss_type, args.kd_infonce) if args.knowledge_distillation else InfoNCELoss(G)
+    if args.mini_batch_size: return CachedContrastiveLoss(crit, G, args.negatives_cross_device, args.mini_batch_size)
+    return ContrastiveLoss(crit, G, args.negatives_cross_device)
+
+# %% ../nbs/06_embed.ipynb #6050d0bd
+class _Epoch(TrainerCallback):
+    "Tell the dataset which epoch it is: its draws depend on that (and on nothing a resume or a second process changes)."
+    def on_epoch_begin(self, args, state, control, train_dataloader=None, **kw):
+        ds = getattr(train_dataloader, 'dataset', None)
+        if hasattr(ds, 'set_epoch'): ds.set_epoch(int(math.floor(state.epoch + 1e-9)))
+
+class EmbeddingTrainer(Trainer):
+    "A 🤗 `Trainer` for a `BiEncoder`: the loss is a `ContrastiveLoss` module, τ has a learning rate of its own, the log carries τ."
+    def __init__(self, model:BiEncoder, args:EmbedArgs, train_dataset:GroupDataset,
+                 loss:ContrastiveLoss=None,   # default: `contrastive_loss(args)`
+                 data_collator=None,          # default: `GroupCollator`
+                 **kw):                       # anything else `Trainer` takes (callbacks, optimizers, ...)
+        super().__init__(model=model, args=args, train_dataset=train_dataset, data_collator=data_collator or GroupCollator(model.embedder, train_dataset), **kw)
+        self.loss_fn = loss or contrastive_loss(args)
+        self.add_callback(_Epoch())
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None): return self.loss_fn(model, inputs)
+    def create_optimizer(self, model=None):
+        "The Trainer's optimizer for the encoder, and a group of its own for a learned τ: `temperature_lr`, no weight decay."
+        tau = self.model.temperature.log_tau
+        if self.optimizer is not None or not tau.requires_grad: return super().create_optimizer(model)
+        tau.requires_grad_(False)
+        try: opt = super().create_optimizer(model)
+        finally: tau.requires_grad_(True)
+        opt.add_param_group({'params': [tau], 'lr': self.args.temperature_lr, 'weight_decay': 0.0})
+        return opt
+    def log(self, logs, *a, **kw):
+        if 'loss' in logs: logs['tau'] = round(self.model.temperature().item(), 6)
+        super().log(logs, *a, **kw)
+
+# %% ../nbs/06_embed.ipynb #0358269a
+class History(TrainerCallback):
+    "The logged losses (step, loss, lr, gradient norm, τ) and evaluations, kept in memory and written to `loss_history.json` by the main process."
+    def __init__(self, path, losses=None, evals=None): self.path, self.losses, self.evals = Path(path), losses or [], evals or []
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step == state.max_steps: control.should_log = True      # the last step's loss too
+    def on_log(self, args, state, control, logs=None, **kw):
+        if 'loss' not in (logs or {}): return
+        self.losses.append({'step': state.global_step, 'loss': logs['loss'], 'lr': logs.get('learning_rate'), 'tau': logs.get('tau'),
+                            **({'grad_norm': logs['grad_norm']} if 'grad_norm' in logs else {})})
+        self.save(state)
+    def save(self, state):
+        if not state.is_world_process_zero: return
+        with atomic_open(self.path/'loss_history.json') as f: f.write(json.dumps({'losses': self.losses, 'evals': self.evals}, indent=1))
+
+class RetrievalEval(TrainerCallback):
+    "Retrieval metrics during training (main process): `search` + `evaluate_run` every `eval_steps`, or at the end of each epoch."
+    def __init__(self, embedder, data,        # (corpus, queries, qrels) or a `RetrievalData`
+                 history:History, eval_steps=None, k_values=(1, 5, 10)):
+        from finetune_nb.retrieval import RetrievalData
+        self.emb, self.history, self.every, self.k = embedder, history, eval_steps, k_values
+        self.data = data if isinstance(data, RetrievalData) else RetrievalData(*data)
+    def run(self, state):
+        if not state.is_world_process_zero or any(e['step'] == state.global_step for e in self.history.evals): return
+        from finetune_nb.retrieval import search, evaluate_run
+        self.emb.eval()
+        r = {'step': state.global_step, **evaluate_run(search(self.emb, self.data, top_k=max(self.k)), self.data.qrels, self.k)}
+        self.emb.train(); self.history.evals.append(r); self.history.save(state)
+        tqdm.write(f"step {r['step']}: nDCG@10 {r['NDCG@10']:.3f}, MRR@10 {r['MRR@10']:.3f}, Recall@1 {r['Recall@1']:.3f}")
+    def on_step_end(self, args, state, control, **kw):
+        if self.every and state.global_step % self.every == 0: self.run(state)
+    def on_epoch_end(self, args, state, control, **kw):
+        if not self.every: self.run(state)
 
 def _embed_run_id(rows, args, lora):
     "Same rows and the settings that decide what a step does: the same run (steps, lr and logging may change on resume)."
@@ -649,171 +834,63 @@ def _embed_run_id(rows, args, lora):
             'negatives_cross_device', 'mini_batch_size', 'learn_temperature', 'dropout')
     return fingerprint(rows, {k: getattr(args, k) for k in keep}, asdict(lora) if lora is not None else None)
 
-def train_embedder(
-    embedder:Embedder,     # trained in place
-    train_rows,            # [{query, pos: [...], neg: [...]}], a JSONL path or a DataFrame
-    eval_data=None,        # optional (corpus, queries, qrels) for `retrieval_accuracy` during training
-    args:EmbedArgs=None,
-    lora=None,             # a `LoraSpec` to train an adapter instead of the whole model
-    resume=False,          # continue from the last complete checkpoint-* in `args.output_dir`
-):
-    "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
-    from finetune_nb.distributed import is_main_process
-    args = args or EmbedArgs()
-    with lock_run(args.output_dir, enabled=is_main_process()): return _train_embedder(embedder, train_rows, eval_data, args, lora, resume)
-
-def _train_embedder(
-    embedder:Embedder,     # trained in place
-    train_rows,            # [{query, pos: [...], neg: [...]}]
-    eval_data=None,        # optional (corpus, queries, qrels) for `retrieval_accuracy` during training
-    args:EmbedArgs=None,
-    lora=None,             # a `LoraSpec` to train an adapter instead of the whole model
-    resume=False,          # continue from the last checkpoint-* in `args.output_dir`
-):
-    "Contrastive fine-tuning with InfoNCE over in-batch and hard negatives; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
-    from transformers import get_linear_schedule_with_warmup
-    from finetune_nb.distributed import launched, dist_state, split_sizes, RandState
-    args = args or EmbedArgs(); train_rows = check_embed_rows(train_rows, args); embedder.contract.check(); seed_everything(args.seed)
-    if args.eval_steps is not None and eval_data is None: raise ValueError(f'eval_steps={args.eval_steps} needs eval_data=(corpus, queries, qrels); without it nothing is evaluated')
-    state = dist_state() if launched() else None
-    N, rank, main = (state.num_processes, state.process_index, state.is_main_process) if state else (1, 0, True)
-    if N > 1: torch.manual_seed(args.seed + rank)      # dropout masks differ between processes; the sampling below uses its own generator
-    say = print if main else (lambda *a, **k: None)
-    wait = state.wait_for_everyone if state else (lambda: None)
-    if state is not None and state.device.type == "cuda" and embedder.device != state.device: embedder.to(state.device)   # each process on its own GPU
-    out, run_id = Path(args.output_dir), _embed_run_id(train_rows, args, lora)
-    last = start_run(out, run_id, resume, required=['state.pt'], say=say) if main or resume else None   # resume: every process reads it
-    wait()
+def _prepare_encoder(embedder, args, lora):
+    "LoRA (a 4-bit base needs it), dropout and gradient checkpointing, as `args` and `lora` say."
     if lora is None and getattr(embedder.model, 'is_loaded_in_4bit', False):
         raise ValueError('a 4-bit (QLoRA) base cannot be trained itself: pass lora=LoraSpec(...) to train an adapter on it')
     if lora is not None:
         from peft import get_peft_model
         embedder.model = get_peft_model(embedder.model, lora.to_peft('FEATURE_EXTRACTION'))
     if args.dropout is not None: _set_dropout(embedder.model, args.dropout)
-    dev, G = embedder.device, args.train_group_size
     if args.gradient_checkpointing: embedder.model.gradient_checkpointing_enable()
-    temp = Temperature(embedder.contract.temperature, learnable=args.learn_temperature).to(dev)
-    texts = sorted({t for r in train_rows for t in r['pos'] + r.get('neg', [])})
-    pid = {t: i for i, t in enumerate(texts)}
-    pos_of = {q: {pid[t] for t in ts} for q, ts in _positives_by_query(train_rows).items()}
-    negs_of = [[pid[t] for t in dict.fromkeys(r.get('neg', [])) if pid[t] not in pos_of[r['query']]] for r in train_rows]   # distinct, in order
-    repeats = sum(len(r.get('neg', [])) - len(set(r.get('neg', []))) for r in train_rows)
-    dropped = sum(len(r.get('neg', [])) for r in train_rows) - sum(map(len, negs_of)) - repeats
-    if dropped: say(f'{dropped} negatives were dropped: they are positives of the same query (in this row or another row of that query)')
-    if repeats: say(f'{repeats} negatives were dropped: repeats of a negative listed earlier in the same row')
-    KD = args.knowledge_distillation
-    if KD:    # each passage's teacher score, per row; a group needs a score for every passage, so no random fill
-        pscore = [{pid[t]: float(v) for t, v in zip(r['pos'], r['pos_scores'])} for r in train_rows]
-        nscore = [{pid[t]: float(v) for t, v in zip(r['neg'], r['neg_scores'])} for r in train_rows]
-    infonce = args.kd_infonce if args.kd_infonce is not None else args.kd_loss_type == 'kl'
-    kd = dict(temperature=args.kd_temperature, weight=args.kd_weight, infonce=infonce, type=args.kd_loss_type) if KD else None
-    p_ids, q_ids = embedder.tokenize(texts, 'passage'), embedder.tokenize([r['query'] for r in train_rows], 'query')
-    gb = args.batch_size * N                                     # the global batch: the same rows as one process with batch N * B
-    per_epoch = math.ceil(len(train_rows) / gb)
-    total = args.max_steps if args.max_steps > 0 else math.ceil(args.epochs * per_epoch)
-    params = [p for p in embedder.model.parameters() if p.requires_grad]
-    groups = [{'params': params}] + ([{'params': [temp.log_tau], 'lr': args.temperature_lr, 'weight_decay': 0.0}] if args.learn_temperature else [])
-    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=args.weight_decay)
-    sched = get_linear_schedule_with_warmup(opt, int(args.warmup_ratio * total), total)
-    bf16 = args.bf16 if args.bf16 is not None else dev.type == 'cuda' and torch.cuda.is_bf16_supported()
-    net = _Pair(embedder)
-    if N > 1:
-        from accelerate import Accelerator, DistributedDataParallelKwargs
-        unused = DistributedDataParallelKwargs(find_unused_parameters=True)     # e.g. BERT's pooler, which mean pooling never uses
-        net = Accelerator(cpu=dev.type == 'cpu', kwargs_handlers=[unused]).prepare_model(net, device_placement=False)   # DDP: gradients averaged
-    losses, evals, step, t0, filled, skipped = [], [], 0, time.time(), 0, 0
-    named, watch = [(n, p) for n, p in embedder.model.named_parameters() if p.requires_grad], Watch(say=say)
-    def save_history():
-        if not main: return
-        with atomic_open(out/'loss_history.json') as f: f.write(json.dumps({'losses': losses, 'evals': evals}, indent=1))
-    def evaluate():
-        if not main: return
-        embedder.model.eval(); r = {'step': step, **retrieval_accuracy(embedder, *eval_data)}; embedder.model.train()
-        evals.append(r); save_history(); bar.write(f"step {step}: top1 {r['top1']:.3f} top5 {r['top5']:.3f} mean rank {r['mean_rank']:.2f} mrr {r['mrr']:.3f}")
-    start = 0
-    if last is not None:
-        st = torch.load(last/'state.pt', map_location=dev, weights_only=False)
-        embedder.model.load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
-        temp.load_state_dict(st['temp']); losses[:], evals[:] = st['losses'], st['evals']; start = st['step']
-        f = last/f'rng-{rank}.pt'                      # this process's own random state (dropout masks continue as they would have)
-        rs = torch.load(f, weights_only=False) if f.is_file() else st
-        RandState(dev, rs).restore()
-        say(f'resuming from {last} (step {start} of {total})')
-        watch.first = losses[0]['loss'] if losses else None
-    def checkpoint():
-        "Every process writes its random state into a temp folder; the main process adds the rest and renames it."
-        d, tmpd = out/f'checkpoint-{step}', out/f'.checkpoint-{step}.tmp'
-        if main: tmpd.mkdir(parents=True, exist_ok=True)
-        wait(); torch.save(RandState(dev).state_dict(), tmpd/f'rng-{rank}.pt'); wait()
-        check_finite(step, params=named)       # a checkpoint never holds non-finite weights
-        if main:
-            try:
-                torch.save({'model': embedder.model.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(), 'temp': temp.state_dict(),
-                            'step': step, 'losses': losses, 'evals': evals, 'world_size': N, **RandState(dev).state_dict()}, tmpd/'state.pt')
-                if d.exists(): shutil.rmtree(d)
-                tmpd.rename(d)
-            finally:
-                if tmpd.exists(): shutil.rmtree(tmpd)
-            for old in checkpoints(out)[:-2]: shutil.rmtree(old)
-        wait()
-    embedder.model.train()
-    bar = tqdm(total=total, desc='training embedder', initial=start, disable=not main)
-    epoch = 0
-    while step < total:
-        rng = random.Random(args.seed + epoch)
-        order = list(range(len(train_rows))); rng.shuffle(order)
-        for b in range(0, len(order), gb):
-            if step >= total: break
-            batch = order[b:b + gb]
-            flat, tscores = [], []         # every process samples the whole global batch with the same generator
-            for i in batch:
-                r, negs = train_rows[i], negs_of[i]
-                negs = rng.sample(negs, G - 1) if len(negs) >= G - 1 else negs + [None] * (G - 1 - len(negs))
-                for k, n in enumerate(negs):
-                    if n is None:
-                        filled += 1
-                        while (n := rng.randrange(len(texts))) in pos_of[r['query']] or n in negs: pass   # no positive, no repeat
-                        negs[k] = n
-                flat += [pid[rng.choice(r['pos'])]] + negs
-                if KD: tscores.append([pscore[i][flat[-G]]] + [nscore[i][n] for n in negs])
-            sizes = split_sizes(len(batch), N)
-            if 0 in sizes: skipped += len(batch); continue     # fewer rows than processes: a process would have nothing to run
-            if step < start: step += 1; continue      # fast-forward a resumed run: same sampling, no compute
-            # a candidate that is a positive of the query (its own, another row's of the same query) is no negative
-            exclude = torch.tensor([[flat[j] in pos_of[train_rows[i]['query']] and j != k * G for j in range(len(flat))]
-                                    for k, i in enumerate(batch)], device=dev)
-            lo = sum(sizes[:rank]); mine = batch[lo:lo + sizes[rank]]
-            loss = contrastive_backward(embedder, [q_ids[i] for i in mine], [p_ids[j] for j in flat[lo * G:(lo + len(mine)) * G]], temp(), G, exclude,
-                                        sizes if N > 1 else None, args.negatives_cross_device, args.mini_batch_size, bf16, net,
-                                        torch.tensor(tscores, device=dev) if KD else None, kd)
-            if N > 1 and args.learn_temperature and temp.log_tau.grad is not None:   # τ lives outside DDP: make its gradient the global one
-                from accelerate.utils import reduce
-                g = temp.log_tau.grad
-                temp.log_tau.grad = g / N if args.negatives_cross_device else reduce(g, 'sum') / N
-            gnorm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
-            try:
-                check_finite(step + 1, loss=loss)
-                if not math.isfinite(gnorm): raise NonFiniteError(f'step {step + 1}: the gradient norm is {gnorm}; the run was stopped and nothing from this step was saved '
-                                                                  f'(lower the learning rate, or check the data of this step)')
-            except NonFiniteError: bar.close(); raise      # the error starts on a line of its own
-            opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-            step += 1; bar.update(1); watch(step, loss, gnorm)
-            if step % args.logging_steps == 0 or step == total:
-                losses.append({'step': step, 'loss': loss, 'lr': sched.get_last_lr()[0], 'tau': temp().item()}); save_history()
-                bar.set_postfix(loss=f'{loss:.4f}')
-            if eval_data is not None and args.eval_steps and step % args.eval_steps == 0: evaluate()
-            if args.save_steps and step % args.save_steps == 0 and step < total: checkpoint()
-        epoch += 1
-        if eval_data is not None and not args.eval_steps and step > start: evaluate()
-    bar.close(); embedder.model.eval()
-    check_finite(step, params=named)           # the weights the caller is about to save
-    if filled: say(f'{filled} negatives were passages drawn at random from the data (distinct within a group, never a positive of the query): '
-                   f'{sum(len(n) < G - 1 for n in negs_of)} of {len(train_rows)} rows have fewer than train_group_size - 1 = {G - 1} negatives of their own')
-    if skipped: say(f'{skipped} rows were not trained on: an epoch ended with fewer rows than the {N} processes')
-    if args.learn_temperature: embedder.contract.temperature = min(max(temp().item(), TAU_RANGE[0]), TAU_RANGE[1])   # float32 puts a clamped τ a hair outside
-    trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
-    return EmbedResult(step, losses, evals, time.time() - t0, trainable, str(out))
 
+def _history_until(out, last):
+    "The history of the run being resumed, up to its checkpoint `last`."
+    step = json.loads((Path(last)/'trainer_state.json').read_text())['global_step']
+    h = json.loads((out/'loss_history.json').read_text()) if (out/'loss_history.json').is_file() else {}
+    return [r for r in h.get('losses', []) if r['step'] <= step], [r for r in h.get('evals', []) if r['step'] <= step]
+
+def train_embedder(
+    embedder:Embedder,     # trained in place
+    train_rows,            # [{query, pos: [...], neg: [...]}], a JSONL path or a DataFrame
+    eval_data=None,        # (corpus, queries, qrels) or a `RetrievalData`, evaluated during training (`RetrievalEval`)
+    args:EmbedArgs=None,
+    lora=None,             # a `LoraSpec` to train an adapter instead of the whole model
+    resume=False,          # continue from the last complete checkpoint-* in `args.output_dir`
+    callbacks=None,        # more `TrainerCallback`s
+)->EmbedResult:
+    "Contrastive fine-tuning on an `EmbeddingTrainer`; returns an `EmbedResult`. Runs as it is under torchrun / accelerate launch."
+    from finetune_nb.distributed import is_main_process
+    args = args or EmbedArgs()
+    with lock_run(args.output_dir, enabled=is_main_process()): return _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbacks)
+
+def _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbacks):
+    from transformers.trainer_callback import ProgressCallback, PrinterCallback
+    from finetune_nb.distributed import launched, dist_state, is_main_process
+    from finetune_nb.sft import LossBar
+    rows = check_embed_rows(train_rows, args); embedder.contract.check(); seed_everything(args.seed)
+    if args.eval_steps is not None and eval_data is None: raise ValueError(f'eval_steps={args.eval_steps} needs eval_data=(corpus, queries, qrels); without it nothing is evaluated')
+    say, out = print if is_main_process() else (lambda *a, **k: None), Path(args.output_dir)
+    last = start_run(out, _embed_run_id(rows, args, lora), resume, required=['trainer_state.json', 'model.safetensors'], say=say) if is_main_process() or resume else None
+    if launched(): dist_state().wait_for_everyone()      # the main process has cleared an earlier run's checkpoints
+    if last is not None: say(f'resuming from {last}')
+    _prepare_encoder(embedder, args, lora)
+    ds = GroupDataset(rows, args.train_group_size, args.seed, args.knowledge_distillation, say)
+    model = BiEncoder(embedder, Temperature(embedder.contract.temperature, learnable=args.learn_temperature).to(embedder.device))
+    hist = History(out, *(_history_until(out, last) if last is not None else ()))
+    cbs = [FiniteGuard(first=hist.losses[0]['loss'] if hist.losses else None), hist, LossBar()]
+    if eval_data is not None: cbs.append(RetrievalEval(embedder, eval_data, hist, args.eval_steps))
+    trainer = EmbeddingTrainer(model, args, ds, callbacks=cbs + list(callbacks or []))
+    trainer.remove_callback(PrinterCallback); trainer.remove_callback(ProgressCallback)
+    t0 = time.time()
+    try: trainer.train(resume_from_checkpoint=str(last) if last else None)
+    finally:
+        if getattr(cbs[2], 'bar', None) is not None: cbs[2].bar.close()     # a stopped run's error starts on a line of its own
+    embedder.eval()
+    check_finite(trainer.state.global_step, params=[(n, p) for n, p in embedder.model.named_parameters() if p.requires_grad])
+    if args.learn_temperature: embedder.contract.temperature = min(max(model.temperature().item(), TAU_RANGE[0]), TAU_RANGE[1])
+    trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
+    return EmbedResult(trainer.state.global_step, hist.losses, hist.evals, time.time() - t0, trainable, str(out))
 
 # %% ../nbs/06_embed.ipynb #adbb4231
 def save_embedder(
