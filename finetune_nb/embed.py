@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
-           'kd_loss', 'group_scores', 'm3_kd_loss', 'course_files', 'shell_commands', 'retrieval_accuracy', 'EmbedArgs',
-           'EmbedResult', 'check_embed_rows', 'contrastive_backward', 'train_embedder', 'save_embedder']
+           'kd_loss', 'group_scores', 'm3_kd_loss', 'retrieval_accuracy', 'EmbedArgs', 'EmbedResult',
+           'check_embed_rows', 'contrastive_backward', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, json, math, os, random, re, shutil, time, warnings
@@ -19,6 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints
+from .data import course_files, shell_commands   # moved to data; kept importable here
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -366,26 +367,6 @@ def m3_kd_loss(
     from_k = own.flip(-1).logcumsumexp(-1).flip(-1)                               # [B, G] log-sum-exp of members k .. G-1
     w = F.softmax(teacher.detach().to(s.dtype) / teacher_temperature, dim=-1)
     return (w * (torch.logaddexp(others, from_k) - own)).sum(-1).mean()
-
-# %% ../nbs/06_embed.ipynb #6c37e942
-def course_files()->Path:
-    "The folder of data files that ship with the package (`finetune_nb/files`)."
-    import finetune_nb
-    return Path(finetune_nb.__file__).parent/'files'
-
-def shell_commands(
-    test_ratio=0.2,  # share of the passages (with their queries) held out
-    seed=0,
-):
-    "The course's retrieval set: `corpus` {id: text}, `train` rows {query, pos, neg}, `test_queries` {qid: text}, `test_qrels`."
-    from finetune_nb.core import read_jsonl
-    docs = read_jsonl(course_files()/'shell_commands.jsonl')
-    ids = sorted(d['id'] for d in docs)
-    test_ids = set(random.Random(seed).sample(ids, round(len(ids) * test_ratio)))
-    corpus = {d['id']: d['text'] for d in docs}
-    train = [{'query': q, 'pos': [d['text']], 'neg': [], 'pos_id': d['id']} for d in docs if d['id'] not in test_ids for q in d['queries']]
-    tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
-    return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
 # %% ../nbs/06_embed.ipynb #ec91fd7f
 def retrieval_accuracy(
