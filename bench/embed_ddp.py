@@ -17,7 +17,7 @@ from pathlib import Path
 STEPS, GLOBAL, GROUP = 8, 32, 4
 
 def rows(rep=1):
-    from finetune_nb.embed import shell_commands
+    from finetune_nb.data import shell_commands
     sh = shell_commands(); texts = sorted({r['pos'][0] for r in sh['train']}); rng = random.Random(0)
     pad = lambda t: ' '.join([t] * rep)                           # longer passages for the memory part
     return [{'query': r['query'], 'pos': [pad(r['pos'][0])], 'neg': [pad(t) for t in rng.sample([t for t in texts if t != r['pos'][0]], GROUP - 1)]}

@@ -15,7 +15,8 @@ def child(mode, steps, out):
     os.environ['HF_HUB_OFFLINE'] = '1'
     import torch
     from finetune_nb.core import packaged_model
-    from finetune_nb.embed import shell_commands, load_embedder, train_embedder, EmbedArgs
+    from finetune_nb.embed import load_embedder, train_embedder, EmbedArgs
+    from finetune_nb.data import shell_commands
     torch.set_num_threads(os.cpu_count())
     rows = shell_commands()['train']
     with tempfile.TemporaryDirectory() as d:

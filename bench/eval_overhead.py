@@ -1,4 +1,4 @@
-"""Evaluation overhead: `finetune_nb.retrieval.evaluate_run` (nDCG, recall, MAP and MRR at 1, 3, 5, 10, 100) vs one
+"""Evaluation overhead: `finetune_nb.metrics.evaluate_run` (nDCG, recall, MAP and MRR at 1, 3, 5, 10, 100) vs one
 direct pytrec_eval call with the same measures (and `recip_rank`, uncut), on a random run of 2,000 queries x 100
 documents with graded qrels. Median of 5 repeats each. Run:
 
@@ -9,7 +9,7 @@ import numpy as np
 
 def main():
     import pytrec_eval
-    from finetune_nb.retrieval import evaluate_run
+    from finetune_nb.metrics import evaluate_run
     rng = random.Random(0)
     run = {f'q{i}': {f'd{j}': rng.random() for j in rng.sample(range(5000), 100)} for i in range(2000)}
     qrels = {q: {f'd{j}': rng.randint(0, 2) for j in rng.sample(range(5000), 3) + rng.sample(list(int(d[1:]) for d in docs)[:20], 2)} for q, docs in run.items()}

@@ -13,8 +13,8 @@ wander by ±20%); both sides get the same rows in `messages` format. The 100k ru
 import argparse, json, os, random, resource, subprocess, sys, tempfile, time
 
 def finetome_like(n, seed=0):
-    "`n` FineTome-like ShareGPT chats, made up here (see `finetune_nb.sft.synthetic_chats`)."
-    from finetune_nb.sft import synthetic_chats
+    "`n` FineTome-like ShareGPT chats, made up here (see `finetune_nb.data.synthetic_chats`)."
+    from finetune_nb.data import synthetic_chats
     return synthetic_chats(n, seed)
 
 def peak_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

@@ -18,7 +18,8 @@ def main():
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import mine_hard_negatives as st_mine
     from finetune_nb.core import packaged_model
-    from finetune_nb.embed import shell_commands, load_embedder
+    from finetune_nb.embed import load_embedder
+    from finetune_nb.data import shell_commands
     from finetune_nb.mining import mine_hard_negatives
     torch.set_num_threads(os.cpu_count())
     shell = shell_commands()

@@ -28,7 +28,7 @@ def make(path, n, dim, seed=0):
 def child(kind, path, qpath, k):
     "One index in this process: build, search, report time and peak RSS (JSON on stdout)."
     from finetune_nb.core import _reset_rss_peak
-    from finetune_nb.retrieval import faiss_topk
+    from finetune_nb.search import faiss_topk
     _reset_rss_peak()                 # from here on, this process's own peak (imports included)
     X = np.load(path, mmap_mode='r'); Q = np.load(qpath)
     t = time.perf_counter(); S, I = faiss_topk(Q, X, k, index=kind); secs = time.perf_counter() - t
@@ -38,7 +38,8 @@ def child(kind, path, qpath, k):
 def encode_part(n):
     "Encode n passages (the SciFact corpus repeated with a numbered note, or shell passages when SciFact is absent) to a memmap."
     os.environ['HF_HUB_OFFLINE'] = '1'
-    from finetune_nb.embed import load_embedder, shell_commands
+    from finetune_nb.embed import load_embedder
+    from finetune_nb.data import shell_commands
     from finetune_nb.core import read_jsonl
     sci = Path(__file__).resolve().parent.parent.parent/'shared'/'data'/'scifact'/'corpus.jsonl'
     base = [f"{r.get('title', '')} {r['text']}".strip() for r in read_jsonl(sci)] if sci.is_file() else list(shell_commands()['corpus'].values())

@@ -18,7 +18,8 @@ def child(mode, steps, out):
     from finetune_nb.core import load_chat_model, memory_snapshot, memory_report
     from finetune_nb.chat import apply_template
     from finetune_nb.masking import CHATML_TRAINING_TEMPLATE
-    from finetune_nb.sft import grammar_chats, train_sft, SFTArgs, LoraSpec
+    from finetune_nb.sft import train_sft, SFTArgs, LoraSpec
+    from finetune_nb.data import grammar_chats
     torch.set_num_threads(os.cpu_count())
     rows = [{'messages': r['messages']} for r in grammar_chats('train')]
     model, tok = load_chat_model('smollm2', device='cpu')

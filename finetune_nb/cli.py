@@ -67,8 +67,12 @@ def demo_chat(out:Path, quick=False):
 # %% ../nbs/09_cli.ipynb #66f574be
 def demo_embed(out:Path, quick=False):
     "Base eval + BM25, mining, MiniLM fine-tuning, eval again, compare_runs; return (markdown, metrics)."
-    from finetune_nb.embed import shell_commands, load_embedder, train_embedder, save_embedder, EmbedArgs
-    from finetune_nb.retrieval import RetrievalData, search, bm25_run, evaluate_run, to_markdown, compare_runs
+    from finetune_nb.embed import load_embedder, train_embedder, save_embedder, EmbedArgs
+    from finetune_nb.data import shell_commands
+    from finetune_nb.formats import RetrievalData
+    from finetune_nb.search import search
+    from finetune_nb.bm25 import bm25_run
+    from finetune_nb.metrics import evaluate_run, to_markdown, compare_runs
     from finetune_nb.mining import mine_hard_negatives
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     shell = shell_commands()
@@ -99,7 +103,8 @@ def demo_embed(out:Path, quick=False):
 # %% ../nbs/09_cli.ipynb #7fcb904f
 def demo_sft(out:Path, quick=False):
     "Fine-tune SmolLM2 on the checkable grammar set; return (markdown, metrics) with base -> tuned format, choice and reason."
-    from finetune_nb.sft import SHOWCASE, grammar_set, train_sft, SFTArgs, generate, score_answers, plot_losses, save_adapter, merge_and_save
+    from finetune_nb.sft import SHOWCASE, train_sft, SFTArgs, generate, plot_losses, save_adapter, merge_and_save
+    from finetune_nb.data import grammar_set, score_answers
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     train, test = grammar_set('train'), grammar_set('test')[:3 if quick else None]
     model, tok = load_chat_model('smollm2', device='cpu')
@@ -412,7 +417,7 @@ def _embed(a):
 
 def _corpus_file(path):
     "A corpus JSONL as {id: {'title', 'text'}}; errors name file:line (a duplicate id too)."
-    from finetune_nb.retrieval import read_records
+    from finetune_nb.formats import read_records
     if not Path(path).is_file(): raise FileNotFoundError(f'{path}: no such file')
     with open(path, encoding='utf-8') as f: head = next((l for l in f if l.strip()), '')   # the first record names the id field
     try: first = json.loads(head)
@@ -422,7 +427,7 @@ def _corpus_file(path):
 
 def cmd_mine(a):
     from finetune_nb.mining import mine_hard_negatives, check_mining_args
-    from finetune_nb.retrieval import load_beir, rows_from_qrels
+    from finetune_nb.formats import load_beir, rows_from_qrels
     _writable(a.out)
     if a.cache: check_output_dir(a.cache, '--cache')
     lo, hi = a.range
@@ -442,7 +447,10 @@ def cmd_mine(a):
     print(f'mine: {rep}\nmine: wrote {a.out}')
 
 def cmd_eval(a):
-    from finetune_nb.retrieval import load_beir, load_flag_eval, search, evaluate_run, bm25_run, to_markdown, compare_runs
+    from finetune_nb.formats import load_beir, load_flag_eval
+    from finetune_nb.search import search
+    from finetune_nb.metrics import evaluate_run, to_markdown, compare_runs
+    from finetune_nb.bm25 import bm25_run
     if a.out: _writable(a.out)
     if a.cache: check_output_dir(a.cache, '--cache')
     data = (load_beir if a.format == 'beir' else load_flag_eval)(a.data, a.split)

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
-           'kd_loss', 'group_scores', 'm3_kd_loss', 'course_files', 'shell_commands', 'cpu_bf16', 'EmbedConfig',
-           'EmbedArgs', 'EmbedResult', 'check_embed_rows', 'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss',
-           'DistillLoss', 'exclusion_mask', 'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss',
-           'EmbeddingTrainer', 'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
+           'kd_loss', 'group_scores', 'm3_kd_loss', 'cpu_bf16', 'EmbedConfig', 'EmbedArgs', 'EmbedResult',
+           'check_embed_rows', 'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss', 'DistillLoss',
+           'exclusion_mask', 'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss', 'EmbeddingTrainer',
+           'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, json, math, os, random, re, shutil, time, warnings
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
+from .data import course_files, shell_commands   # moved to data; kept importable here
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -369,26 +370,6 @@ def m3_kd_loss(
     from_k = own.flip(-1).logcumsumexp(-1).flip(-1)                               # [B, G] log-sum-exp of members k .. G-1
     w = F.softmax(teacher.detach().to(s.dtype) / teacher_temperature, dim=-1)
     return (w * (torch.logaddexp(others, from_k) - own)).sum(-1).mean()
-
-# %% ../nbs/06_embed.ipynb #6c37e942
-def course_files()->Path:
-    "The folder of data files that ship with the package (`finetune_nb/files`)."
-    import finetune_nb
-    return Path(finetune_nb.__file__).parent/'files'
-
-def shell_commands(
-    test_ratio=0.2,  # share of the passages (with their queries) held out
-    seed=0,
-):
-    "The course's retrieval set: `corpus` {id: text}, `train` rows {query, pos, neg}, `test_queries` {qid: text}, `test_qrels`."
-    from finetune_nb.core import read_jsonl
-    docs = read_jsonl(course_files()/'shell_commands.jsonl')
-    ids = sorted(d['id'] for d in docs)
-    test_ids = set(random.Random(seed).sample(ids, round(len(ids) * test_ratio)))
-    corpus = {d['id']: d['text'] for d in docs}
-    train = [{'query': q, 'pos': [d['text']], 'neg': [], 'pos_id': d['id']} for d in docs if d['id'] not in test_ids for q in d['queries']]
-    tq = {f"{d['id']}#q{j}": q for d in docs if d['id'] in test_ids for j, q in enumerate(d['queries'])}
-    return {'corpus': corpus, 'train': train, 'test_queries': tq, 'test_qrels': {qid: {qid.split('#')[0]: 1} for qid in tq}}
 
 # %% ../nbs/06_embed.ipynb #84b3b53b
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
@@ -813,12 +794,13 @@ class RetrievalEval(TrainerCallback):
     "Retrieval metrics during training (main process): `search` + `evaluate_run` every `eval_steps`, or at the end of each epoch."
     def __init__(self, embedder, data,        # (corpus, queries, qrels) or a `RetrievalData`
                  history:History, eval_steps=None, k_values=(1, 5, 10)):
-        from finetune_nb.retrieval import RetrievalData
+        from finetune_nb.formats import RetrievalData
         self.emb, self.history, self.every, self.k = embedder, history, eval_steps, k_values
         self.data = data if isinstance(data, RetrievalData) else RetrievalData(*data)
     def run(self, state):
         if not state.is_world_process_zero or any(e['step'] == state.global_step for e in self.history.evals): return
-        from finetune_nb.retrieval import search, evaluate_run
+        from finetune_nb.search import search
+        from finetune_nb.metrics import evaluate_run
         self.emb.eval()
         r = {'step': state.global_step, **evaluate_run(search(self.emb, self.data, top_k=max(self.k)), self.data.qrels, self.k)}
         self.emb.train(); self.history.evals.append(r); self.history.save(state)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DEFAULT_REWARDS', 'GRPO_SHOWCASE', 'format_reward', 'choice_reward', 'reason_reward', 'group_advantages', 'grpo_rows',
            'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards', 'grammar_answers',
-           'both_orders', 'generation_memory']
+           'generation_memory']
 
 # %% ../nbs/05a_grpo.ipynb #d780b256
 import json, math, re, time
@@ -15,7 +15,8 @@ import torch
 from transformers import TrainerCallback
 from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard
-from .sft import FORMAT_RE, LoraSpec, LossBar, score_answers, generate, default_optim, is_installed
+from .sft import LoraSpec, LossBar, generate, default_optim, is_installed
+from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
 def _text(c):
@@ -274,17 +275,6 @@ def grammar_answers(
 # %% ../nbs/05a_grpo.ipynb #7d7d1934
 # the CPU showcase: 05a's slow cell runs it after `sft.SHOWCASE`
 GRPO_SHOWCASE = dict(max_steps=40, prompts_per_step=4, num_generations=4, max_completion_length=40, lr=1e-4, temperature=1.0)
-
-def both_orders(
-    rows,   # `grammar_set` rows
-)->list:
-    "Each row, and the same question with (A) and (B) swapped."
-    out = []
-    for r in rows:
-        q, a, w = r['messages'][0]['content'], f'"{r["answer"]}"', f'"{r["wrong"]}"'
-        if q.count(a) != 1 or q.count(w) != 1: raise DataError(f'row {r["answer"]!r}: the question does not quote both sentences once')
-        out += [r, {**r, 'messages': [{'role': 'user', 'content': q.replace(a, '\0').replace(w, a).replace('\0', w)}, *r['messages'][1:]]}]
-    return out
 
 # %% ../nbs/05a_grpo.ipynb #535b1a46
 def generation_memory(
