@@ -4,7 +4,7 @@ folder's train judgements, `finetune_nb embed`, then `finetune_nb eval` of the t
 need it. The recipe is the one in 11_tutorial.retrieval_finetune (section 4):
 
     finetune_nb mine  --data SCIFACT --split train --out OUT/train.jsonl --range 10 100 --negatives 15 --cache OUT/cache
-    finetune_nb embed --data OUT/train.jsonl --out OUT/embed --epochs 3 --batch 32 --group 4 --lr 5e-5 --dropout 0 --bf16
+    finetune_nb embed --data OUT/train.jsonl --out OUT/embed --epochs 3 --batch 32 --group 4 --lr 5e-5 --dropout 0 [--bf16 where the CPU has bf16 instructions]
     finetune_nb eval  --data SCIFACT --model OUT/embed/model --baseline minilm --cache OUT/cache --out OUT/report.md
 
 Published nDCG@10 on SciFact test: all-MiniLM-L6-v2 0.645, BM25 0.687, bge-small-en-v1.5 0.713, gte-small 0.727. Run:
@@ -22,10 +22,11 @@ def main():
     if not (d/'corpus.jsonl').is_file(): print(f'{d}: no BEIR SciFact here; skipping'); return
     os.environ['HF_HUB_OFFLINE'] = '1'
     from finetune_nb.cli import main as cli
+    from finetune_nb.embed import cpu_bf16
     t0, steps = time.time(), [
         ['mine', '--data', str(d), '--split', 'train', '--out', str(out/'train.jsonl'), '--range', '10', '100', '--negatives', '15', '--cache', str(out/'cache')],
         ['embed', '--data', str(out/'train.jsonl'), '--out', str(out/'embed'), '--epochs', '3', '--batch', '32', '--group', '4', '--lr', '5e-5',
-         '--dropout', '0', '--bf16'],
+         '--dropout', '0'] + (['--bf16'] if cpu_bf16() else []),    # bf16 autocast only where the CPU has bf16 instructions
         ['eval', '--data', str(d), '--model', str(out/'embed'/'model'), '--baseline', 'minilm', '--cache', str(out/'cache'), '--out', str(out/'report.md')]]
     for argv in steps:
         t = time.time(); print('$ finetune_nb ' + ' '.join(argv), flush=True)
