@@ -11,7 +11,7 @@ __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD
            'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
-import contextlib, json, math, os, random, re, shutil, time, warnings
+import contextlib, functools, json, math, os, random, re, shutil, time, warnings
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -380,9 +380,11 @@ def _is_real(v):
     try: return math.isfinite(v)
     except OverflowError: return False         # an int too large for a float
 
+@functools.cache
 def cpu_bf16()->bool:
     "True on a CPU with bf16 matrix instructions (AVX512-BF16 or AMX). Without them bf16 autocast is emulated, and slower than fp32."
-    try: flags = set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split())
+    try:
+        with open('/proc/cpuinfo') as f: flags = set(next(l for l in f if l.startswith('flags')).split())
     except (OSError, StopIteration): return False
     return bool(flags & {'avx512_bf16', 'amx_bf16'})
 
@@ -420,7 +422,10 @@ class EmbedConfig(TrainingArguments):
         _check_embed_args(self)
         if self.save_steps is not None and self.save_strategy == 'no': self.save_strategy = 'steps'
         if self.bf16 is None: self.bf16 = torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_bf16()
-        if not torch.cuda.is_available(): self.use_cpu = True       # the Trainer autocasts bf16 on a CPU only with use_cpu
+        if not torch.cuda.is_available():
+            self.use_cpu = True                                     # the Trainer autocasts bf16 on a CPU only with use_cpu
+            if self.fsdp: warnings.warn('fsdp on a CPU: accelerate turns FSDP on only for GPUs and other accelerators, so the Trainer runs '
+                                        'this as DDP (06a_distributed shows FSDP2 on a CPU with fully_shard)')
         super().__post_init__()
 
 class EmbedArgs(EmbedConfig):
