@@ -9,7 +9,7 @@ __all__ = ['ROLES', 'TEMPLATES', 'TEMPLATE_TOKENS', 'END_OF_TURN', 'OFFICIAL', '
            'render_chat', 'end_of_turn_token', 'TemplateReport', 'chat_template_report', 'ensure_pad_token']
 
 # %% ../nbs/03_chat.ipynb #4585355b
-import copy, json, os, tempfile
+import copy, json, logging, os, tempfile
 from pathlib import Path
 from .core import DataError, read_jsonl, check_text, is_blank, resolve_model, load_pretrained
 
@@ -360,6 +360,8 @@ def chat_template_report(
     return TemplateReport(rows, flags)
 
 # %% ../nbs/03_chat.ipynb #f16bc266
+_log = logging.getLogger('finetune_nb.chat')
+
 PAD_CANDIDATES = ['<|finetune_right_pad_id|>', '<pad>', '<|pad|>', '<|endoftext|>', '<unk>']
 
 def ensure_pad_token(
@@ -370,7 +372,7 @@ def ensure_pad_token(
     "Give `tokenizer` a pad token distinct from its EOS and end-of-turn token, adding one only if none exists."
     taken = {tokenizer.eos_token, tokenizer.bos_token}
     if getattr(tokenizer, 'chat_template', None): taken.add(end_of_turn_token(tokenizer))
-    say = print if verbose else (lambda *a: None)
+    say = _log.info if verbose else (lambda *a: None)
     if tokenizer.pad_token is None or tokenizer.pad_token in taken:
         vocab, old = tokenizer.get_vocab(), tokenizer.pad_token
         found = next((c for c in PAD_CANDIDATES if c in vocab and c not in taken), None)

@@ -7,7 +7,7 @@ __all__ = ['DEMO_STAGES', 'USER_ERRORS', 'REQUIRED', 'demo_models', 'demo_lora_m
            'run_demo', 'cmd_sft', 'cmd_embed', 'cmd_mine', 'cmd_eval', 'main']
 
 # %% ../nbs/09_cli.ipynb #b94d5fdd
-import argparse, json, sys, time, os
+import argparse, json, logging, sys, time, os
 from datetime import datetime
 from pathlib import Path
 import torch
@@ -129,6 +129,8 @@ def demo_sft(out:Path, quick=False):
                 'loss_last': res.losses[-1].get('loss'), 'training_gb': round(res.memory.training_gb, 3), 'adapter_mb': round(adapter_mb, 1)}
 
 # %% ../nbs/09_cli.ipynb #0f924a65
+_log = logging.getLogger('finetune_nb.cli')   # progress goes through `logging` (`00_core`); a command's result is printed
+
 DEMO_STAGES = [('models', demo_models), ('lora_memory', demo_lora_memory), ('embed', demo_embed), ('chat', demo_chat), ('sft', demo_sft)]
 
 def run_demo(out=None, stages=None, quick=False):
@@ -136,10 +138,10 @@ def run_demo(out=None, stages=None, quick=False):
     out = Path(out or f"runs/demo-{datetime.now():%Y%m%d-%H%M%S}"); out.mkdir(parents=True, exist_ok=True)
     t0, parts, metrics = time.time(), ['# finetune_nb demo\n'], {}
     for name, fn in (stages or DEMO_STAGES):
-        print(f'[demo] {name} ...', flush=True); t = time.time()
+        _log.info(f'[demo] {name} ...'); t = time.time()
         md, m = fn(out, quick=quick)
         parts.append(md); metrics[name] = {**m, 'seconds': round(time.time() - t, 1)}
-        print(f'[demo] {name} done in {time.time()-t:.1f}s', flush=True)
+        _log.info(f'[demo] {name} done in {time.time()-t:.1f}s')
     metrics['wall_seconds'] = round(time.time() - t0, 1)
     parts.append(f"\nDemo wall time: {metrics['wall_seconds']} s on {pick_device()}.\n")
     (out/'report.md').write_text('\n'.join(parts))
@@ -366,7 +368,7 @@ def _sft(a):
         if len(tok) > n:
             if len(tok) > model.get_input_embeddings().weight.shape[0]: model.resize_token_embeddings(len(tok))
             lora.trainable_token_indices = list(range(n, len(tok)))   # only the new rows train (an untied LM head's too)
-            print(f'sft: added {len(tok) - n} tokens; embeddings resized to {model.get_input_embeddings().weight.shape[0]} rows, and the new rows trained')
+            _log.info(f'sft: added {len(tok) - n} tokens; embeddings resized to {model.get_input_embeddings().weight.shape[0]} rows, and the new rows trained')
     pm, res = train_sft(model, tok, a.data, a.eval, lora, args, backend=backend, resume=a.resume)
     from finetune_nb.distributed import is_main_process
     if not is_main_process(): return                 # under torchrun: one process writes
@@ -438,7 +440,7 @@ def cmd_mine(a):
         data = load_beir(a.data, a.split)
         rows, corpus = rows_from_qrels(data), data
         if a.corpus: raise ValueError('--corpus: a BEIR folder brings its own corpus')
-        print(f'mine: {len(rows)} judged queries of {a.data} ({a.split}), {sum(len(r["pos"]) for r in rows)} positives, {len(data.corpus):,} documents')
+        _log.info(f'mine: {len(rows)} judged queries of {a.data} ({a.split}), {sum(len(r["pos"]) for r in rows)} positives, {len(data.corpus):,} documents')
     else:
         rows = _rows(a.data); check_mining_args(rows, tuple(a.range), a.negatives, a.range_mode, *margins)   # the data, before a model loads
         corpus = _corpus_file(a.corpus) if a.corpus else None

@@ -854,7 +854,7 @@ def train_embedder(
 def _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbacks):
     from transformers.trainer_callback import ProgressCallback, PrinterCallback
     from finetune_nb.distributed import launched, dist_state, is_main_process
-    from finetune_nb.sft import LossBar
+    from finetune_nb.runs import LossBar
     rows = check_embed_rows(train_rows, args); embedder.contract.check(); seed_everything(args.seed)
     if args.eval_steps is not None and eval_data is None: raise ValueError(f'eval_steps={args.eval_steps} needs eval_data=(corpus, queries, qrels); without it nothing is evaluated')
     say, out = print if is_main_process() else (lambda *a, **k: None), Path(args.output_dir)

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
-from .runs import FiniteGuard
-from .sft import LoraSpec, LossBar, generate, default_optim, is_installed
+from .runs import FiniteGuard, LossBar, RunReport
+from .sft import LoraSpec, generate, default_optim, is_installed
 from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
@@ -175,6 +175,35 @@ class GRPOResult:
                 f'{self.runtime_s:.1f} s)\n{self.memory}' if r else f'GRPOResult({self.steps} steps, nothing logged)')
 
 # %% ../nbs/05a_grpo.ipynb #2dee1bdb
+def _checked_rewards(model, tokenizer, rewards, lora, args)->list:
+    "The reward functions to use, after checking TRL, the rewards, their weights, the template and the adapter arguments."
+    import trl
+    from packaging.version import Version
+    from peft import PeftModel
+    if Version(trl.__version__) < Version('1.16') and not is_installed('triton'):   # 1.15 computes log-probs with Triton kernels only
+        raise RuntimeError(f"TRL {trl.__version__}'s GRPOTrainer needs Triton, which this machine lacks (a CPU build of torch); TRL >= 1.16 runs without it: pip install -U 'trl>=1.16'")
+    rewards = list(DEFAULT_REWARDS if rewards is None else rewards)
+    if not rewards or not all(callable(f) for f in rewards): raise TypeError('rewards must be a non-empty list of functions (completions, **columns) -> list of floats')
+    if args.reward_weights is not None and len(args.reward_weights) != len(rewards):
+        raise ValueError(f'{len(args.reward_weights)} reward_weights for {len(rewards)} reward functions')
+    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
+    if isinstance(model, PeftModel) and lora is not None: raise ValueError('model already has an adapter (it keeps training); pass lora=None, or pass the base model to start a new one')
+    return rewards
+
+def _grpo_config(args, out, device, tokenizer):
+    "TRL's `GRPOConfig` for this run: `args` mapped onto it, the device's choices, and `args.extra` over everything."
+    from trl import GRPOConfig
+    from finetune_nb.chat import template_options
+    gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
+    bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
+    return GRPOConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, learning_rate=args.lr, warmup_steps=args.warmup_steps,
+                    per_device_train_batch_size=args.prompts_per_step * args.num_generations // args.grad_accum, gradient_accumulation_steps=args.grad_accum,
+                    num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
+                    beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
+                    seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
+                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=default_optim('auto', device), disable_tqdm=False,
+                    chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
+
 def train_grpo(
     model,                 # a causal LM, or the `PeftModel` of an SFT run (its adapter keeps training)
     tokenizer,             # with a chat template
@@ -184,25 +213,14 @@ def train_grpo(
     args:GRPOArgs=None,
 ):
     "Reinforce `rows`' verifiable rewards with TRL's `GRPOTrainer` on a LoRA adapter; return `(peft_model, GRPOResult)`."
-    import trl
-    from packaging.version import Version
-    if Version(trl.__version__) < Version('1.16') and not is_installed('triton'):   # 1.15 computes log-probs with Triton kernels only
-        raise RuntimeError(f"TRL {trl.__version__}'s GRPOTrainer needs Triton, which this machine lacks (a CPU build of torch); TRL >= 1.16 runs without it: pip install -U 'trl>=1.16'")
-    from trl import GRPOTrainer, GRPOConfig
+    from trl import GRPOTrainer
     from datasets import Dataset
     from peft import PeftModel
-    from transformers.trainer_callback import ProgressCallback
     from finetune_nb.chat import ensure_pad_token, set_template_options, template_options
-    from finetune_nb.distributed import is_main_process
     args = args or GRPOArgs()
-    rewards = list(DEFAULT_REWARDS if rewards is None else rewards)
-    if not rewards or not all(callable(f) for f in rewards): raise TypeError('rewards must be a non-empty list of functions (completions, **columns) -> list of floats')
-    if args.reward_weights is not None and len(args.reward_weights) != len(rewards):
-        raise ValueError(f'{len(args.reward_weights)} reward_weights for {len(rewards)} reward functions')
-    if not getattr(tokenizer, 'chat_template', None): raise ValueError('the tokenizer has no chat template; set one with apply_template(tokenizer, name)')
+    rewards = _checked_rewards(model, tokenizer, rewards, lora, args)
     if args.chat_template_kwargs: set_template_options(tokenizer, **args.chat_template_kwargs)
     continuing = isinstance(model, PeftModel)
-    if continuing and lora is not None: raise ValueError('model already has an adapter (it keeps training); pass lora=None, or pass the base model to start a new one')
     ds = Dataset.from_list(grpo_rows(rows))
     seed_everything(args.seed)
     device = next(model.parameters()).device
@@ -211,32 +229,18 @@ def train_grpo(
         for n, p in model.named_parameters():
             if 'lora_' in n: p.requires_grad_(True)       # an adapter loaded for inference is frozen
     out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
-    gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
-    bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
-    cfg = GRPOConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, learning_rate=args.lr, warmup_steps=args.warmup_steps,
-                    per_device_train_batch_size=args.prompts_per_step * args.num_generations // args.grad_accum, gradient_accumulation_steps=args.grad_accum,
-                    num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
-                    beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
-                    seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
-                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=default_optim('auto', device), disable_tqdm=False,
-                    chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
-    samples, log = [], RewardLog(out/'grpo_log.json')
-    trainer = GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=cfg, train_dataset=ds,
-                          processing_class=tokenizer, peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer), callbacks=[FiniteGuard(zero_grad=False), log])   # a non-finite step stops the run (04a_runs)
-    trainer.remove_callback(ProgressCallback); trainer.add_callback(RewardBar())
-    use_cache = getattr(model.config, 'use_cache', None)
-    settle_memory(device)
-    start = memory_snapshot(device, reset_peak=True); t0 = time.time()
-    try: trainer.train()
-    finally: model.config.use_cache = use_cache
-    runtime = time.time() - t0
-    res = GRPOResult(trainer.state.global_step, log.rows, samples, runtime, memory_report(start, memory_snapshot(device)), str(out), template_options(tokenizer))
-    if is_main_process():
+    samples, log, run = [], RewardLog(out/'grpo_log.json'), RunReport(model, out/'grpo_result.json', RewardBar())
+    trainer = run.attach(GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=_grpo_config(args, out, device, tokenizer),
+                                     train_dataset=ds, processing_class=tokenizer, callbacks=[FiniteGuard(zero_grad=False), log],   # a non-finite step stops the run (04a_runs)
+                                     peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer)))
+    run.train(trainer)
+    res = GRPOResult(trainer.state.global_step, log.rows, samples, run.runtime_s, run.memory, str(out), template_options(tokenizer))
+    if run.main:
         with atomic_open(out/'completions.jsonl') as f:
             for s in samples: f.write(json.dumps(s) + '\n')
-        with atomic_open(out/'grpo_result.json') as f:
-            json.dump({**{k: v for k, v in asdict(res).items() if k not in ('samples', 'memory')}, 'memory': res.memory.to_dict()}, f, indent=1, default=str)
+    run.save({**{k: v for k, v in asdict(res).items() if k not in ('samples', 'memory')}, 'memory': res.memory.to_dict()})
     return trainer.model, res
+
 
 # %% ../nbs/05a_grpo.ipynb #88a2b853
 def plot_rewards(

@@ -8,7 +8,7 @@ __all__ = ['IGNORE_INDEX', 'STRATEGIES', 'KEPT', 'NO_ASSISTANT', 'TRUNCATED_AWAY
            'MaskReport', 'default_cache_dir', 'mask_dataset', 'MaskView', 'show_mask', 'MaskCollator']
 
 # %% ../nbs/04_masking.ipynb #ddea4662
-import hashlib, html, json, os, re, time, warnings
+import hashlib, html, json, logging, os, re, time, warnings
 from dataclasses import dataclass, asdict
 from functools import lru_cache
 from os.path import commonprefix
@@ -301,6 +301,8 @@ CHATML_TRAINING_TEMPLATE = (
 "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}")
 
 # %% ../nbs/04_masking.ipynb #7fbd5188
+_log = logging.getLogger('finetune_nb.masking')
+
 @dataclass
 class MaskReport:
     "What `mask_dataset` kept, dropped and truncated (exact counts, from a status column the masking writes for every row)."
@@ -391,7 +393,7 @@ def mask_dataset(
     max_length=None,       # truncate each conversation to this many tokens
     last_turn_only=False,  # train only the last assistant turn of each conversation
     strategy='offsets',    # 'offsets' or 'markers'
-    verbose=True,          # print the report and show a progress bar
+    verbose=True,          # report (through `logging`) and show a progress bar
     num_proc=None,         # worker processes; None: 1, or half the cores (each worker's tokenizer uses 2 threads) from 20,000 rows on 4+ cores
     cache_dir=None,        # where masked datasets are cached (`default_cache_dir()`); False: no cache
     name='',               # what the rows are ('train', 'eval'), for the report
@@ -434,7 +436,7 @@ def mask_dataset(
     if not rep.kept: raise DataError(f'every row was dropped, so there is nothing to train on: {rep}')
     ds = ds.select(np.flatnonzero(keep)) if rep.kept < rep.total else ds
     ds = ds.remove_columns(['status', 'truncated', 'n_trained', 'n_tokens'])
-    if verbose: print(rep)
+    if verbose: _log.info(rep)
     return ds, rep
 
 # %% ../nbs/04_masking.ipynb #43a36baf

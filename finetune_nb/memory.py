@@ -76,6 +76,47 @@ def _amount(name, v, what='a finite number >= 0', ok=lambda v: v >= 0):
     "Raise unless `v` is a finite real number (True is not one) for which `ok(v)` holds."
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or not ok(v): raise ValueError(f'{name} must be {what}, got {v!r}')
 
+def _check_estimate_args(config, method, optimizer, dtype, attention, gradient_checkpointing, task, zero_stage, mini_batch_size,
+                         fragmentation, overhead_gb, train_embeddings, quant_storage, sizes):
+    "Raise, in one line naming it, on an argument of `estimate_memory` it cannot use (`sizes`: the whole numbers >= 1)."
+    if method not in ('full', 'lora', 'qlora'): raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
+    if optimizer not in _OPT_BYTES: raise ValueError(f"optimizer must be one of {list(_OPT_BYTES)}, got {optimizer!r}")
+    if dtype not in _DTYPE_BYTES: raise ValueError(f"dtype must be one of 'bf16', 'fp16', 'fp32', got {dtype!r}")
+    if attention not in ('fused', 'math'): raise ValueError(f"attention must be 'fused' or 'math', got {attention!r}")
+    if gradient_checkpointing not in (True, False, 'unsloth'): raise ValueError(f"gradient_checkpointing must be True, False or 'unsloth', got {gradient_checkpointing!r}")
+    if task not in ('sft', 'embedding'): raise ValueError(f"task must be 'sft' or 'embedding', got {task!r}")
+    if isinstance(zero_stage, bool) or not isinstance(zero_stage, numbers.Integral) or zero_stage not in (0, 1, 2, 3):
+        raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
+    for name, v in sizes.items(): _whole(name, v)
+    if mini_batch_size is not None and (isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, numbers.Integral) or mini_batch_size < 1):
+        raise ValueError(f'mini_batch_size must be None or a whole number >= 1, got {mini_batch_size!r}')
+    _amount('fragmentation', fragmentation, 'a share between 0 and 1', lambda v: 0 <= v <= 1)
+    _amount('overhead_gb', overhead_gb)
+    if train_embeddings not in (False, True, 'tied'): raise ValueError(f"train_embeddings must be False, True or 'tied', got {train_embeddings!r}")
+    if train_embeddings and method == 'full': raise ValueError("train_embeddings is for lora/qlora: method='full' already trains embed_tokens and lm_head")
+    if train_embeddings == 'tied' and not _tied(config): raise ValueError("train_embeddings='tied' needs a config with tie_word_embeddings=True; use True for an untied model")
+    if quant_storage is not None and (method != 'qlora' or quant_storage not in ('bf16', 'fp16', 'fp32')):
+        raise ValueError(f"quant_storage is qlora's bnb_4bit_quant_storage, 'bf16', 'fp16' or 'fp32'; got {quant_storage!r} with method={method!r}")
+    if zero_stage == 3 and method == 'qlora' and quant_storage is None:
+        raise ValueError("ZeRO-3/FSDP shards 4-bit weights only when bnb_4bit_quant_storage is the compute dtype: pass quant_storage='bf16'")
+
+def _activation_bytes(config, ab, task, seq_len, batch_size, query_len, group_size, mini_batch_size, world_size,
+                     attention, gradient_checkpointing, fused_loss):
+    "`(activations, logits)` in bytes for one micro-batch: saved block activations (`ab` bytes each) and the loss's logits or score matrix."
+    h, i, L, V, dq, dkv, nh = model_shapes(config)
+    if task == 'embedding':      # queries and their passages; GradCache holds one chunk's activations at a time
+        tokens = batch_size * (query_len + group_size * seq_len) if not mini_batch_size else mini_batch_size * max(seq_len, query_len)
+    else: tokens = seq_len * batch_size
+    block = (4*h + 2*dq + 2*dkv + 4*i) * ab * tokens  # one block's saved activations
+    if attention == 'math': block += 2 * nh * seq_len * ab * tokens  # scores and probabilities, heads x seq x seq per row
+    if gradient_checkpointing == 'unsloth': act = 2 * block
+    elif gradient_checkpointing: act = L * h * ab * tokens + 2 * block
+    else: act = L * block
+    if task == 'embedding':      # the score matrix, global queries x global passages, fp32, with its gradient
+        logits = 8 * (batch_size * world_size) ** 2 * group_size
+    else: logits = tokens * V * (4 if fused_loss else ab + 8)
+    return act, logits
+
 def estimate_memory(
     config,                      # a transformers config (written out; nothing is downloaded)
     method='lora',               # 'full', 'lora' or 'qlora'
@@ -100,27 +141,9 @@ def estimate_memory(
     quant_storage=None,          # qlora: bnb_4bit_quant_storage; 'bf16' packs the 4-bit weights in bf16 so ZeRO-3/FSDP can shard them
 )->MemoryEstimate:
     "Estimate the peak memory of one training step, broken down into weights, gradients, optimizer, activations, logits and overhead."
-    if method not in ('full', 'lora', 'qlora'): raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
-    if optimizer not in _OPT_BYTES: raise ValueError(f"optimizer must be one of {list(_OPT_BYTES)}, got {optimizer!r}")
-    if dtype not in _DTYPE_BYTES: raise ValueError(f"dtype must be one of 'bf16', 'fp16', 'fp32', got {dtype!r}")
-    if attention not in ('fused', 'math'): raise ValueError(f"attention must be 'fused' or 'math', got {attention!r}")
-    if gradient_checkpointing not in (True, False, 'unsloth'): raise ValueError(f"gradient_checkpointing must be True, False or 'unsloth', got {gradient_checkpointing!r}")
-    if task not in ('sft', 'embedding'): raise ValueError(f"task must be 'sft' or 'embedding', got {task!r}")
-    if isinstance(zero_stage, bool) or not isinstance(zero_stage, numbers.Integral) or zero_stage not in (0, 1, 2, 3):
-        raise ValueError(f'zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}')
-    for name, v in dict(seq_len=seq_len, batch_size=batch_size, lora_r=lora_r, query_len=query_len, group_size=group_size, world_size=world_size).items():
-        _whole(name, v)
-    if mini_batch_size is not None and (isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, numbers.Integral) or mini_batch_size < 1):
-        raise ValueError(f'mini_batch_size must be None or a whole number >= 1, got {mini_batch_size!r}')
-    _amount('fragmentation', fragmentation, 'a share between 0 and 1', lambda v: 0 <= v <= 1)
-    _amount('overhead_gb', overhead_gb)
-    if train_embeddings not in (False, True, 'tied'): raise ValueError(f"train_embeddings must be False, True or 'tied', got {train_embeddings!r}")
-    if train_embeddings and method == 'full': raise ValueError("train_embeddings is for lora/qlora: method='full' already trains embed_tokens and lm_head")
-    if train_embeddings == 'tied' and not _tied(config): raise ValueError("train_embeddings='tied' needs a config with tie_word_embeddings=True; use True for an untied model")
-    if quant_storage is not None and (method != 'qlora' or quant_storage not in ('bf16', 'fp16', 'fp32')):
-        raise ValueError(f"quant_storage is qlora's bnb_4bit_quant_storage, 'bf16', 'fp16' or 'fp32'; got {quant_storage!r} with method={method!r}")
-    if zero_stage == 3 and method == 'qlora' and quant_storage is None:
-        raise ValueError("ZeRO-3/FSDP shards 4-bit weights only when bnb_4bit_quant_storage is the compute dtype: pass quant_storage='bf16'")
+    _check_estimate_args(config, method, optimizer, dtype, attention, gradient_checkpointing, task, zero_stage, mini_batch_size, fragmentation,
+                         overhead_gb, train_embeddings, quant_storage, dict(seq_len=seq_len, batch_size=batch_size, lora_r=lora_r, query_len=query_len,
+                                                                        group_size=group_size, world_size=world_size))
     db = _DTYPE_BYTES[dtype]
     h, i, L, V, dq, dkv, nh = model_shapes(config)
     total, quant, n_lora = _param_counts(config, lora_r, target_modules)
@@ -135,17 +158,8 @@ def estimate_memory(
         n_emb = V * h * (1 if train_embeddings == 'tied' or task == 'embedding' else 2)
         adapter += n_emb * eb; grads += n_emb * eb; opt += ob(n_emb, eb); n_train += n_emb
     ab = 2 if method == 'qlora' else db        # QLoRA computes in bf16
-    if task == 'embedding':      # queries and their passages; GradCache holds one chunk's activations at a time
-        tokens = batch_size * (query_len + group_size * seq_len) if not mini_batch_size else mini_batch_size * max(seq_len, query_len)
-    else: tokens = seq_len * batch_size
-    block = (4*h + 2*dq + 2*dkv + 4*i) * ab * tokens  # one block's saved activations
-    if attention == 'math': block += 2 * nh * seq_len * ab * tokens  # scores and probabilities, heads x seq x seq per row
-    if gradient_checkpointing == 'unsloth': act = 2 * block
-    elif gradient_checkpointing: act = L * h * ab * tokens + 2 * block
-    else: act = L * block
-    if task == 'embedding':      # the score matrix, global queries x global passages, fp32, with its gradient
-        logits = 8 * (batch_size * world_size) ** 2 * group_size
-    else: logits = tokens * V * (4 if fused_loss else ab + 8)
+    act, logits = _activation_bytes(config, ab, task, seq_len, batch_size, query_len, group_size, mini_batch_size, world_size,
+                                    attention, gradient_checkpointing, fused_loss)
     N = world_size
     if zero_stage >= 1: opt /= N                     # ZeRO-1: each process keeps 1/N of the optimizer state
     if zero_stage >= 2: grads /= N                   # ZeRO-2: and of the gradients

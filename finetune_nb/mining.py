@@ -78,6 +78,31 @@ def check_mining_args(
         raise ValueError(f'min_score {min_score} is above max_score {max_score}: every candidate would be filtered out')
     if rows is not None: _check_mine_rows(rows)
 
+def _positive_indices(rows, data, ids, lookup)->tuple:
+    "`({query: corpus indices of every positive of every row with that query}, rows with no positive found in the corpus)`."
+    idx_of = {k: j for j, k in enumerate(ids)}
+    # a positive written without the title the corpus puts in front: found by its ending
+    unseen = {norm_text(t) for r in rows for t in r['pos'] if norm_text(t) not in lookup}
+    if unseen:
+        tails = {t[-64:]: t for t in unseen}
+        for j, k in enumerate(ids):
+            d = norm_text(data.doc_text(k)); t = tails.get(d[-64:])
+            if t is not None and d.endswith(' ' + t): lookup.setdefault(t, []).append(j)
+    # every positive of every row with the same query text, as corpus indices (by id and by text)
+    pos_idx, missing = {}, 0
+    for r in rows:
+        s = pos_idx.setdefault(r['query'], set())
+        found = {idx_of[str(k)] for k in r.get('pos_ids', []) + ([r['pos_id']] if 'pos_id' in r else []) if str(k) in idx_of}
+        found |= {j for t in r['pos'] for j in lookup.get(norm_text(t), [])}
+        missing += not found; s |= found
+    return pos_idx, missing
+
+def _passes(s, p_min, relative_margin, absolute_margin, max_score, min_score)->bool:
+    "Does a candidate scoring `s` pass the margin and score filters (`p_min`: the query's lowest positive score)?"
+    return not ((relative_margin is not None and s > p_min - abs(p_min) * relative_margin) or
+                (absolute_margin is not None and s > p_min - absolute_margin) or
+                (max_score is not None and s > max_score) or (min_score is not None and s < min_score))
+
 def mine_hard_negatives(
     embedder,                    # an `Embedder`
     rows,                        # [{query, pos: [...], neg: [...]?, pos_ids: [...]?, ...}]
@@ -102,21 +127,7 @@ def mine_hard_negatives(
     check_mining_args(rows, range_for_sampling, negative_number, range_mode, relative_margin, absolute_margin, max_score, min_score, sampling)
     lo, hi = range_for_sampling
     data, ids, lookup = corpus_data(corpus, rows)
-    idx_of = {k: j for j, k in enumerate(ids)}
-    # a positive written without the title the corpus puts in front: found by its ending
-    unseen = {norm_text(t) for r in rows for t in r['pos'] if norm_text(t) not in lookup}
-    if unseen:
-        tails = {t[-64:]: t for t in unseen}
-        for j, k in enumerate(ids):
-            d = norm_text(data.doc_text(k)); t = tails.get(d[-64:])
-            if t is not None and d.endswith(' ' + t): lookup.setdefault(t, []).append(j)
-    # every positive of every row with the same query text, as corpus indices (by id and by text)
-    pos_idx, missing = {}, 0
-    for r in rows:
-        s = pos_idx.setdefault(r['query'], set())
-        found = {idx_of[str(k)] for k in r.get('pos_ids', []) + ([r['pos_id']] if 'pos_id' in r else []) if str(k) in idx_of}
-        found |= {j for t in r['pos'] for j in lookup.get(norm_text(t), [])}
-        missing += not found; s |= found
+    pos_idx, missing = _positive_indices(rows, data, ids, lookup)
     P = corpus_vectors(embedder, data, ids, cache_dir)
     Q = np.asarray(embedder.encode_queries([r['query'] for r in rows]), dtype='float32')
     max_pos = max(map(len, pos_idx.values()))
@@ -132,14 +143,10 @@ def mine_hard_negatives(
         pos = pos_idx[r['query']]
         p_scores = [float(np.asarray(P[j]) @ Q[i]) for j in pos] + [float(EV[t] @ Q[i]) for t in r['pos'] if t in EV]
         p_min = min(p_scores)
-        def ok(j, s):
-            return not ((relative_margin is not None and s > p_min - abs(p_min) * relative_margin) or
-                        (absolute_margin is not None and s > p_min - absolute_margin) or
-                        (max_score is not None and s > max_score) or (min_score is not None and s < min_score))
         ranked = [(rank, int(j), float(s)) for rank, (j, s) in enumerate(zip(I[i], S[i])) if j >= 0]
         is_neg = lambda j: j not in pos and norm_text(data.doc_text(ids[j])) != norm_text(r['query'])
         window = [c for c in (ranked[lo:hi] if range_mode == 'raw' else ranked) if is_neg(c[1])]
-        passed = [c for c in window if ok(c[1], c[2])]
+        passed = [c for c in window if _passes(c[2], p_min, relative_margin, absolute_margin, max_score, min_score)]
         rep.removed_by_margin += len(window) - len(passed)
         kept = passed if range_mode == 'raw' else passed[lo:hi]     # filtered: the ranks count after removals
         pick = kept[:negative_number] if sampling == 'top' else sorted(rng.sample(kept, min(negative_number, len(kept))))

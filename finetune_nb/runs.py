@@ -4,17 +4,17 @@
 
 # %% auto #0
 __all__ = ['logger', 'RunFolderBusy', 'lock_run', 'check_output_dir', 'checkpoint_problem', 'checkpoints', 'fingerprint',
-           'start_run', 'NonFiniteError', 'check_finite', 'Watch', 'FiniteGuard']
+           'start_run', 'NonFiniteError', 'check_finite', 'Watch', 'FiniteGuard', 'LossLog', 'LossBar', 'RunReport']
 
 # %% ../nbs/04a_runs.ipynb #d503e0fd
 import fcntl, hashlib, json, logging, math, os, shutil, struct, tempfile, time, zipfile
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
-from .core import DataError, atomic_open
+from .core import DataError, atomic_open, settle_memory, memory_snapshot, memory_report
 
 # %% ../nbs/04a_runs.ipynb #93d0a5d3
-logger = logging.getLogger('finetune_nb')
+logger = logging.getLogger('finetune_nb.runs')   # a child of the library's logger (`00_core`)
 
 class RunFolderBusy(RuntimeError):
     "Another run is writing into this output folder."
@@ -126,10 +126,10 @@ def start_run(
     run_id:str,        # `fingerprint(...)` of this run's data and settings
     resume=False,      # continue from the last complete checkpoint instead of starting over
     required=(),       # files every checkpoint of this trainer holds (checked on resume)
-    say=print,         # where the one-line notices go
+    say=None,          # where the one-line notices go (default: the `finetune_nb` logger, at INFO)
 )->Path|None:
     "Prepare `out` for a run: on resume return the checkpoint to continue from; otherwise clear an earlier run's checkpoints and return None."
-    out = check_output_dir(out)
+    out, say = check_output_dir(out), say or logger.info
     meta, cks = out/'run.json', checkpoints(out)
     old = json.loads(meta.read_text()).get('run_id') if meta.is_file() and meta.stat().st_size else None
     if not resume:
@@ -223,3 +223,76 @@ class FiniteGuard(TrainerCallback):
         if 'grad_norm' in logs and not math.isfinite(logs['grad_norm']):
             raise NonFiniteError(f"step {state.global_step}: the gradient norm is {logs['grad_norm']}; the run was stopped and nothing from this step was saved ({self.hint})")
         self.watch(state.global_step, logs.get('loss'), logs.get('grad_norm'))
+
+# %% ../nbs/04a_runs.ipynb #310914bd
+class LossLog(TrainerCallback):
+    "Write `training_loss.json` (step, loss, lr, grad_norm; eval_loss when evaluated) at every logging step."
+    def __init__(self,
+                 path,             # the json file
+                 keep_until=None,  # on resume: keep the rows already in `path` up to this step, then append
+                ):
+        self.path, self.rows = Path(path), []
+        if keep_until is not None and self.path.is_file():
+            self.rows = [r for r in json.loads(self.path.read_text()) if r['step'] <= keep_until]
+    def on_log(self, args, state, control, logs=None, **kw):
+        logs = logs or {}
+        if ('loss' in logs or 'eval_loss' in logs) and state.is_world_process_zero:     # under torchrun: one process writes
+            row = {'step': state.global_step, **{k: logs[k] for k in ('loss', 'learning_rate', 'grad_norm', 'eval_loss') if k in logs}}
+            if 'learning_rate' in row: row['lr'] = row.pop('learning_rate')
+            self.rows.append(row)
+            with atomic_open(self.path) as f: json.dump(self.rows, f, indent=1)
+
+class LossBar(TrainerCallback):
+    "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
+    desc = 'training'
+    def on_train_begin(self, args, state, control, **kw):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, dynamic_ncols=True, disable=not state.is_world_process_zero)
+    def on_step_end(self, args, state, control, **kw): self.bar.update(state.global_step - self.bar.n)
+    def on_log(self, args, state, control, logs=None, **kw):
+        logs = logs or {}
+        post = {k: f'{logs[k]:.4g}' for k in ('loss', 'eval_loss', 'learning_rate') if k in logs}
+        if post: self.bar.set_postfix({k.replace('learning_rate', 'lr'): v for k, v in post.items()}, refresh=False)
+    def on_train_end(self, args, state, control, **kw): self.bar.close()
+
+# %% ../nbs/04a_runs.ipynb #b98a923c
+class RunReport(TrainerCallback):
+    "A run's shared plumbing: memory from train begin to end, `use_cache` restored, `bar` for the Trainer's progress, the result JSON."
+    def __init__(self,
+                 model,             # the model to train; its `config.use_cache` is read now, before a trainer changes it
+                 result_path=None,  # the JSON file `save` writes (main process only); None: no file
+                 bar=None,          # the progress callback that replaces the Trainer's (default `LossBar()`)
+                ):
+        self.config = getattr(model, 'config', None)
+        self.use_cache = getattr(self.config, 'use_cache', None)
+        self.result_path, self.bar = result_path, bar if bar is not None else LossBar()
+        self.memory = self.runtime_s = None; self.main = True
+    def attach(self, trainer):
+        "Replace the Trainer's progress bar and printed dicts by `bar`, and add this callback; returns `trainer`."
+        from transformers.trainer_callback import ProgressCallback, PrinterCallback
+        trainer.remove_callback(ProgressCallback); trainer.remove_callback(PrinterCallback)
+        trainer.add_callback(self.bar); trainer.add_callback(self)
+        return trainer
+    def on_train_begin(self, args, state, control, model=None, **kw):
+        self.device = next(model.parameters()).device
+        settle_memory(self.device)
+        self.start, self.t0 = memory_snapshot(self.device, reset_peak=True), time.time()
+    def on_train_end(self, args, state, control, **kw):
+        self.runtime_s, self.main = time.time() - self.t0, state.is_world_process_zero
+        self.memory = memory_report(self.start, memory_snapshot(self.device))
+    def close(self):
+        "Put `use_cache` back and close the bar (a stopped run's error then starts on a line of its own)."
+        if self.config is not None: self.config.use_cache = self.use_cache
+        if getattr(self.bar, 'bar', None) is not None: self.bar.bar.close()
+    def train(self, trainer, **kw):
+        "`trainer.train(**kw)`, then `close`, also when training raises."
+        try: return trainer.train(**kw)
+        finally: self.close()
+    def save(self,
+             result:dict,   # the run's result, JSON-able (`default=str` for the rest)
+            ):
+        "On the main process: write `result` to `result_path` atomically and log the memory report."
+        if not self.main: return
+        if self.result_path is not None:
+            with atomic_open(self.result_path) as f: json.dump(result, f, indent=1, default=str)
+        if self.memory is not None: logger.info(self.memory)

@@ -6,7 +6,7 @@
 __all__ = ['faiss_topk', 'recall_vs_exact', 'corpus_vectors', 'search', 'evaluate_retrieval']
 
 # %% ../nbs/07c_search.ipynb #8436030a
-import hashlib, json, math, mmap, warnings
+import hashlib, json, logging, math, mmap, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,6 +14,8 @@ from .formats import RetrievalData, check_queries
 from .metrics import evaluate_run
 
 # %% ../nbs/07c_search.ipynb #a8ad9eac
+_log = logging.getLogger('finetune_nb.search')
+
 def _fingerprint(embedder, data):
     "A key for cached corpus vectors: the weights, the contract, the tokenizer and the corpus."
     h = hashlib.md5()
@@ -143,7 +145,7 @@ def search(
     qids = list(data.queries)
     Q = np.asarray(embedder.encode_queries([data.queries[q] for q in qids], names=qids), dtype='float32')
     S, I = faiss_topk(Q, P, top_k, index=index, **index_kw)
-    if index != 'flat': print(f'search: {index} recall@10 against exact search: {recall_vs_exact(Q, P, 10, index, **index_kw):.4f}')
+    if index != 'flat': _log.info(f'search: {index} recall@10 against exact search: {recall_vs_exact(Q, P, 10, index, **index_kw):.4f}')
     return {q: {ids[j]: float(s) for s, j in zip(S[i], I[i]) if j >= 0} for i, q in enumerate(qids)}
 
 def evaluate_retrieval(

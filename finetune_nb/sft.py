@@ -4,12 +4,11 @@
 
 # %% auto #0
 __all__ = ['MERGES', 'SHOWCASE', 'LoraSpec', 'SFTArgs', 'is_installed', 'pick_backend', 'sixteen_bit_copy', 'load_for_sft',
-           'LossLog', 'LossBar', 'plot_losses', 'pack_dataset', 'SFTResult', 'default_optim', 'prepare_sft_data',
-           'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights', 'is_prequantized', 'merge_and_save',
-           'generation_prompt', 'generate']
+           'plot_losses', 'pack_dataset', 'SFTResult', 'default_optim', 'prepare_sft_data', 'train_sft', 'save_adapter',
+           'load_adapter', 'dequantized_weights', 'is_prequantized', 'merge_and_save', 'generation_prompt', 'generate']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
-import bisect, contextlib, copy, functools, json, math, os, shutil, tempfile, time
+import bisect, contextlib, copy, functools, json, logging, math, os, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -17,11 +16,14 @@ from .core import DataError, atomic_open, read_jsonl, memory_snapshot, memory_re
 from .lora import ALL_LINEAR, token_rows, language_model_targets
 from .chat import standardize_chats, end_of_turn_token, as_chat_rows
 from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
-from .runs import FiniteGuard, lock_run, start_run, fingerprint
+from .runs import FiniteGuard, RunReport, lock_run, start_run, fingerprint
+from .runs import LossLog, LossBar   # moved to runs; kept importable here
 from .data import GRAMMAR_PAIRS, FORMAT_RE, GRAMMAR_KINDS, N_TEST_PER_KIND, grammar_chats, format_compliance   # moved to data;
 from .data import grammar_set, score_answers, synthetic_chats                                                 # kept importable here
 
 # %% ../nbs/05_sft.ipynb #536fcb84
+_log = logging.getLogger('finetune_nb.sft')   # what the library says goes through `logging` (`00_core`)
+
 @dataclass
 class LoraSpec:
     "What to train: a PEFT `LoraConfig` with the course's defaults."
@@ -140,7 +142,7 @@ def pick_backend(
     cuda = torch.cuda.is_available()
     if backend == 'auto':
         backend = 'unsloth' if cuda and is_installed('unsloth') else 'qlora' if cuda and is_installed('bitsandbytes') else 'hf'
-        if verbose: print(f"backend 'auto' -> {backend!r} ({'CUDA' if cuda else 'no CUDA'}; unsloth {'installed' if is_installed('unsloth') else 'not installed'})")
+        if verbose: _log.info(f"backend 'auto' -> {backend!r} ({'CUDA' if cuda else 'no CUDA'}; unsloth {'installed' if is_installed('unsloth') else 'not installed'})")
     if backend not in ('hf', 'qlora', 'unsloth'): raise ValueError(f"backend must be 'auto', 'hf', 'qlora' or 'unsloth', not {backend!r}")
     if backend == 'unsloth' and not cuda: raise ValueError("backend 'unsloth' needs a CUDA GPU, and this machine has none; use backend='qlora' or 'hf' (CLI: --backend qlora)")
     if backend == 'qlora' and not is_installed('bitsandbytes'): raise ModuleNotFoundError("backend 'qlora' needs bitsandbytes (NF4 on a GPU or a CPU): pip install 'bitsandbytes>=0.50.2'")
@@ -221,7 +223,7 @@ def load_for_sft(
     # fp32 on a CPU: its bf16 matmuls are many times slower. Sharded QLoRA computes in the storage dtype (PEFT's FSDP/DeepSpeed guides)
     compute = quant_storage or dtype or default_dtype(device)
     pre = _prequantized(src, local or bool(gguf))
-    if pre: print(f'{name_or_path}: a pre-quantised 4-bit checkpoint, loaded as saved (it has no 16-bit weights; merges go through its de-quantised ones)')
+    if pre: _log.info(f'{name_or_path}: a pre-quantised 4-bit checkpoint, loaded as saved (it has no 16-bit weights; merges go through its de-quantised ones)')
     bnb = None if pre else BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                                               bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=quant_storage or torch.uint8)
     # one device per process; with quant_storage (FSDP / ZeRO-3) no device map: accelerate places the shards
@@ -236,38 +238,6 @@ def load_for_sft(
 
 
 # %% ../nbs/05_sft.ipynb #0c4f6aeb
-from transformers import TrainerCallback
-
-class LossLog(TrainerCallback):
-    "Write `training_loss.json` (step, loss, lr, grad_norm; eval_loss when evaluated) at every logging step."
-    def __init__(self,
-                 path,             # the json file
-                 keep_until=None,  # on resume: keep the rows already in `path` up to this step, then append
-                ):
-        self.path, self.rows = Path(path), []
-        if keep_until is not None and self.path.is_file():
-            self.rows = [r for r in json.loads(self.path.read_text()) if r['step'] <= keep_until]
-    def on_log(self, args, state, control, logs=None, **kw):
-        logs = logs or {}
-        if ('loss' in logs or 'eval_loss' in logs) and state.is_world_process_zero:     # under torchrun: one process writes
-            row = {'step': state.global_step, **{k: logs[k] for k in ('loss', 'learning_rate', 'grad_norm', 'eval_loss') if k in logs}}
-            if 'learning_rate' in row: row['lr'] = row.pop('learning_rate')
-            self.rows.append(row)
-            with atomic_open(self.path) as f: json.dump(self.rows, f, indent=1)
-
-class LossBar(TrainerCallback):
-    "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
-    desc = 'training'
-    def on_train_begin(self, args, state, control, **kw):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, dynamic_ncols=True, disable=not state.is_world_process_zero)
-    def on_step_end(self, args, state, control, **kw): self.bar.update(state.global_step - self.bar.n)
-    def on_log(self, args, state, control, logs=None, **kw):
-        logs = logs or {}
-        post = {k: f'{logs[k]:.4g}' for k in ('loss', 'eval_loss', 'learning_rate') if k in logs}
-        if post: self.bar.set_postfix({k.replace('learning_rate', 'lr'): v for k, v in post.items()}, refresh=False)
-    def on_train_end(self, args, state, control, **kw): self.bar.close()
-
 def plot_losses(
     losses,      # a list of LossLog rows, or the path of a `training_loss.json`
     ax=None,
@@ -355,7 +325,7 @@ def _training_template_options(tokenizer, rows, options):
     if 'enable_thinking' in template_variables(tokenizer) and 'enable_thinking' not in template_options(tokenizer):
         think = _has_reasoning(rows)
         set_template_options(tokenizer, enable_thinking=think)
-        print(f"template option enable_thinking={think}: the training chats {'carry' if think else 'have no'} reasoning, "
+        _log.info(f"template option enable_thinking={think}: the training chats {'carry' if think else 'have no'} reasoning, "
               f"and generation will render the same way (set SFTArgs(chat_template_kwargs=...) to choose)")
 
 def _check_model_tokenizer(model, tokenizer):
@@ -404,7 +374,7 @@ def _warmup(args, n_rows, world):
     if args.warmup_steps < total: return args.warmup_steps
     w = int(total // 10)
     from finetune_nb.distributed import is_main_process
-    if is_main_process(): print(f'warmup_steps={args.warmup_steps} is not below the run\'s {math.ceil(total)} steps, so the learning rate would never reach lr={args.lr:g}; warmup shortened to {w} steps')
+    if is_main_process(): _log.info(f'warmup_steps={args.warmup_steps} is not below the run\'s {math.ceil(total)} steps, so the learning rate would never reach lr={args.lr:g}; warmup shortened to {w} steps')
     return w
 
 def train_sft(
@@ -424,15 +394,10 @@ def train_sft(
     if eval_rows is None and args.eval_steps: raise ValueError(f'eval_steps={args.eval_steps} needs eval_rows (--eval): there is nothing to evaluate')
     with lock_run(args.output_dir, enabled=is_main_process()): return _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume)
 
-def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume):
-    from trl import SFTTrainer, SFTConfig
-    from transformers.trainer_callback import ProgressCallback
-    from finetune_nb.chat import ensure_pad_token, check_template_options
-    from finetune_nb.distributed import is_main_process, launched, dist_state
-    backend = pick_backend(backend)
-    if tokenizer is None and not hasattr(model, 'forward'):
-        from finetune_nb.chat import load_chat_tokenizer
-        tokenizer = load_chat_tokenizer(model)
+def _load_and_prepare(model, tokenizer, train_rows, eval_rows, lora, args, backend):
+    "`(model, tokenizer, prepared data)`: options, tokens and rows are checked before the weights load when the tokenizer is at hand."
+    from finetune_nb.chat import check_template_options, load_chat_tokenizer
+    if tokenizer is None and not hasattr(model, 'forward'): tokenizer = load_chat_tokenizer(model)
     data = None
     if tokenizer is not None:        # bad options, unknown tokens and bad rows fail before the weights load
         if args.chat_template_kwargs: check_template_options(tokenizer, args.chat_template_kwargs)
@@ -441,50 +406,56 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     if not hasattr(model, 'forward'): model, tok2 = load_for_sft(model, backend, args.max_length); tokenizer = tokenizer or tok2
     if backend == 'qlora' and not getattr(model, 'is_loaded_in_4bit', False):
         raise ValueError("backend 'qlora' needs a 4-bit model: pass a name or path (loaded for you) or a model loaded with load_for_sft(..., 'qlora')")
-    train_ds, rep, eval_ds, erep = data or prepare_sft_data(tokenizer, train_rows, eval_rows, args)
-    seed_everything(args.seed)
-    device = next(model.parameters()).device
-    use_cache = getattr(model.config, 'use_cache', None)   # restored after training (TRL turns it off)
-    ensure_pad_token(tokenizer, model, verbose=True)
-    out = Path(args.output_dir)
-    run_id = _sft_run_id(train_ds, lora, args)
+    return model, tokenizer, data or prepare_sft_data(tokenizer, train_rows, eval_rows, args)
+
+def _resume_point(out, run_id, resume)->str|None:
+    "The checkpoint to continue from, or None. The main process prepares the folder (`start_run`); the others wait for it."
+    from finetune_nb.distributed import is_main_process, launched, dist_state
     main = is_main_process()
-    last = start_run(out, run_id, resume, required=['trainer_state.json'], say=print if main else (lambda *a: None)) if main or resume else None
+    last = start_run(out, run_id, resume, required=['trainer_state.json'], say=None if main else (lambda *a: None)) if main or resume else None
     if launched(): dist_state().wait_for_everyone()     # the main process has cleared an earlier run's checkpoints
-    if last is not None: last = str(last); print(f'resuming from {last}') if main else None
+    if last is None: return None
+    if main: _log.info(f'resuming from {last}')
+    return str(last)
+
+def _packed(train_ds, eval_ds, args):
+    "`(train_ds, eval_ds)`, packed into rows of `args.max_length` tokens when `args.packing`."
+    if not args.packing: return train_ds, eval_ds
+    n = len(train_ds); train_ds = pack_dataset(train_ds, args.max_length)
+    if eval_ds is not None: eval_ds = pack_dataset(eval_ds, args.max_length)
+    _log.info(f'[train] packed {n:,} chats into {len(train_ds):,} rows of at most {args.max_length} tokens')
+    return train_ds, eval_ds
+
+def _with_adapter(model, tokenizer, lora, args, backend):
+    "`(model, peft_config)`: Unsloth builds its own PEFT model; for the others TRL gets a `LoraConfig`."
+    if backend != 'unsloth': return model, lora.to_peft(model=model, tokenizer=tokenizer)
+    from unsloth import FastLanguageModel
+    return FastLanguageModel.get_peft_model(model, r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                            target_modules=lora.target_modules, modules_to_save=lora.modules_to_save,
+                                            use_gradient_checkpointing='unsloth', random_state=args.seed, use_rslora=lora.use_rslora), None
+
+def _sft_config(args, out, device, backend, n_rows, has_eval):
+    "TRL's `SFTConfig` for this run: `args` mapped onto it, the device's choices, and `args.extra` over everything."
+    from trl import SFTConfig
+    from finetune_nb.distributed import launched, dist_state
     padding_free = args.packing or args.padding_free
-    if args.packing:
-        n = len(train_ds); train_ds = pack_dataset(train_ds, args.max_length)
-        if eval_ds is not None: eval_ds = pack_dataset(eval_ds, args.max_length)
-        print(f'[train] packed {n:,} chats into {len(train_ds):,} rows of at most {args.max_length} tokens')
-    if backend == 'unsloth':
-        from unsloth import FastLanguageModel
-        model = FastLanguageModel.get_peft_model(model, r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                 target_modules=lora.target_modules, modules_to_save=lora.modules_to_save,
-                                                 use_gradient_checkpointing='unsloth', random_state=args.seed, use_rslora=lora.use_rslora)
-        peft_config = None
-    else: peft_config = lora.to_peft(model=model, tokenizer=tokenizer)
     gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
     bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
     eval_steps = args.eval_steps or (max(1, args.max_steps // 5) if args.max_steps > 0 else None)
     world = dist_state().num_processes if launched() else 1
-    cfg = SFTConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
+    return SFTConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, num_train_epochs=args.epochs, learning_rate=args.lr,
                     per_device_train_batch_size=args.per_device_batch, per_device_eval_batch_size=args.per_device_batch,
-                    gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=_warmup(args, len(train_ds), world),
+                    gradient_accumulation_steps=args.grad_accum, lr_scheduler_type=args.scheduler, warmup_steps=_warmup(args, n_rows, world),
                     weight_decay=args.weight_decay, optim=default_optim(args.optim, device), seed=args.seed, logging_steps=args.logging_steps,
-                    eval_strategy='no' if eval_ds is None else 'steps' if eval_steps else 'epoch', eval_steps=eval_steps,
+                    eval_strategy='no' if not has_eval else 'steps' if eval_steps else 'epoch', eval_steps=eval_steps,
                     save_strategy='steps' if args.save_steps else 'no', save_steps=args.save_steps or 500,
                     gradient_checkpointing=gc and backend != 'unsloth', bf16=bf16, fp16=False, report_to=[],
                     use_cpu=device.type == 'cpu', max_length=None if padding_free else args.max_length, padding_free=padding_free,
                     dataset_kwargs={'skip_prepare_dataset': True}, remove_unused_columns=False, disable_tqdm=False,
                     logging_nan_inf_filter=False, include_num_input_tokens_seen='non_padding'), **args.extra})   # `extra` wins
-    # padding-free: TRL's own collator concatenates the batch and restarts position_ids at each chat
-    collator = None if padding_free else MaskCollator(tokenizer.pad_token_id)
-    log = LossLog(out/'training_loss.json', keep_until=int(last.rsplit('-', 1)[1]) if last else None)
-    trainer = SFTTrainer(model=model, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-                         data_collator=collator, peft_config=peft_config, callbacks=[FiniteGuard(first=next((r['loss'] for r in log.rows if 'loss' in r), None)), log])
-    # the guard runs before the log is written; on a resume it compares losses with the run's first one
-    bar = LossBar(); trainer.remove_callback(ProgressCallback); trainer.add_callback(bar)
+
+def _check_first_batch(trainer):
+    "Refuse a run whose first batch lost its assistant-only labels (all masked, or all trained)."
     head = trainer.model.get_output_embeddings()
     if type(head).__name__ == 'TrainableTokensWrapper' and 'bias' not in vars(head):
         # TRL computes the loss from `lm_head.weight` and `lm_head.bias`; PEFT's wrapper gives the weight with the
@@ -494,26 +465,45 @@ def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, res
     trained = int((batch['labels'] != IGNORE_INDEX).sum())
     if trained == 0 or trained == int((batch['labels'] != -100).numel()) or torch.equal(batch['labels'], batch['input_ids']):
         raise RuntimeError(f'the first batch trains {trained} of {batch["labels"].numel()} positions: assistant-only labels were lost')
-    # No KV cache in training. Besides being useless there, a cache makes transformers skip the block-diagonal mask it
-    # builds from position_ids, so padding-free chats would attend to each other (on sdpa/eager attention).
-    model.config.use_cache = False
-    settle_memory(device)
-    start = memory_snapshot(device, reset_peak=True); t0 = time.time()
-    try: trainer.train(resume_from_checkpoint=last)
-    finally:
-        model.config.use_cache = use_cache
-        if getattr(bar, 'bar', None) is not None: bar.bar.close()   # a stopped run's error starts on a line of its own
-    runtime = time.time() - t0
-    mem = memory_report(start, memory_snapshot(device))
+
+def _sft_result(trainer, run, log, backend, rep, erep, out)->SFTResult:
+    "What the run did, from the trainer, its `RunReport` and its `LossLog`."
     pm = trainer.model
     if hasattr(pm, 'get_nb_trainable_parameters'): trainable, total = pm.get_nb_trainable_parameters()   # counts packed 4-bit weights right
     else: trainable, total = (sum(p.numel() for p in pm.parameters() if p.requires_grad), sum(p.numel() for p in pm.parameters()))
     seen = trainer.state.num_input_tokens_seen - getattr(trainer, '_initial_num_input_tokens_seen', 0)
-    res = SFTResult(backend, trainer.state.global_step, log.rows, runtime, trainable, total, mem, rep, str(out), erep, int(seen))
-    if is_main_process():
-        with atomic_open(out/'sft_result.json') as f: json.dump(res.to_dict(), f, indent=1, default=str)
-        print(mem)
-    return pm, res
+    return SFTResult(backend, trainer.state.global_step, log.rows, run.runtime_s, trainable, total, run.memory, rep,
+                     str(out), erep, int(seen))
+
+def _train_sft(model, tokenizer, train_rows, eval_rows, lora, args, backend, resume):
+    from trl import SFTTrainer
+    from finetune_nb.chat import ensure_pad_token
+    backend = pick_backend(backend)
+    model, tokenizer, (train_ds, rep, eval_ds, erep) = _load_and_prepare(model, tokenizer, train_rows, eval_rows, lora, args, backend)
+    seed_everything(args.seed)
+    device, out = next(model.parameters()).device, Path(args.output_dir)
+    run = RunReport(model, out/'sft_result.json')      # reads use_cache now: TRL turns it off, and it is restored after training
+    ensure_pad_token(tokenizer, model, verbose=True)
+    last = _resume_point(out, _sft_run_id(train_ds, lora, args), resume)
+    train_ds, eval_ds = _packed(train_ds, eval_ds, args)
+    model, peft_config = _with_adapter(model, tokenizer, lora, args, backend)
+    # padding-free: TRL's own collator concatenates the batch and restarts position_ids at each chat
+    collator = None if args.packing or args.padding_free else MaskCollator(tokenizer.pad_token_id)
+    log = LossLog(out/'training_loss.json', keep_until=int(last.rsplit('-', 1)[1]) if last else None)
+    # the guard runs before the log is written; on a resume it compares losses with the run's first one
+    guard = FiniteGuard(first=next((r['loss'] for r in log.rows if 'loss' in r), None))
+    trainer = run.attach(SFTTrainer(model=model, args=_sft_config(args, out, device, backend, len(train_ds), eval_ds is not None),
+                                    train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+                                    data_collator=collator, peft_config=peft_config, callbacks=[guard, log]))
+    _check_first_batch(trainer)
+    # No KV cache in training. Besides being useless there, a cache makes transformers skip the block-diagonal mask it
+    # builds from position_ids, so padding-free chats would attend to each other (on sdpa/eager attention).
+    model.config.use_cache = False
+    run.train(trainer, resume_from_checkpoint=last)
+    res = _sft_result(trainer, run, log, backend, rep, erep, out)
+    run.save(res.to_dict())
+    return trainer.model, res
+
 
 # %% ../nbs/05_sft.ipynb #9315e143
 def _dir_mb(path): return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file()) / 2**20
@@ -525,7 +515,7 @@ def save_adapter(
 )->float:
     "Save the adapter and tokenizer to `path`; return the folder's size in MB."
     model.save_pretrained(path); tokenizer.save_pretrained(path)
-    mb = _dir_mb(path); print(f'adapter saved to {path}: {mb:.1f} MB'); return mb
+    mb = _dir_mb(path); _log.info(f'adapter saved to {path}: {mb:.1f} MB'); return mb
 
 def load_adapter(
     base_model,  # the base model, loaded as for training
@@ -636,10 +626,10 @@ def merge_and_save(
         model.save_pretrained(d, selected_adapters=[name])
         adapter_dir = d if name == 'default' else Path(d)/name
         if into == 'original':
-            print(f'merging into the original 16-bit weights of {src} ({dtype})')
+            _log.info(f'merging into the original 16-bit weights of {src} ({dtype})')
             full = load_pretrained(AutoModelForCausalLM, s, local, dtype=dtype, device_map={'': 'cpu'})
         else:
-            if preq: print(f'{loaded}: a pre-quantised base, merged through its de-quantised 4-bit weights (it has no 16-bit ones)')
+            if preq: _log.info(f'{loaded}: a pre-quantised base, merged through its de-quantised 4-bit weights (it has no 16-bit ones)')
             full = _dequantized_base(model, dtype)
         merged = PeftModel.from_pretrained(full, adapter_dir).merge_and_unload()
     if into != 'nf4': return _save_merged(merged, tokenizer, path)
@@ -661,7 +651,7 @@ def _save_merged(merged, tokenizer, path):
         if path.exists(): shutil.rmtree(path)
         os.replace(tmp, path)
     finally: shutil.rmtree(tmp, ignore_errors=True)
-    mb = _dir_mb(path); print(f'merged model saved to {path}: {mb:.1f} MB'); return mb
+    mb = _dir_mb(path); _log.info(f'merged model saved to {path}: {mb:.1f} MB'); return mb
 
 
 # %% ../nbs/05_sft.ipynb #6f65be50
