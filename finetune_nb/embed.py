@@ -11,7 +11,7 @@ __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD
            'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
-import contextlib, functools, json, math, os, random, re, shutil, time, warnings
+import contextlib, functools, json, logging, math, os, random, re, shutil, time, warnings
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -23,6 +23,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
 from .data import course_files, shell_commands   # moved to data; kept importable here
+_log = logging.getLogger('finetune_nb.embed')   # silenced with logging.getLogger('finetune_nb').setLevel(logging.WARNING)
 
 # %% ../nbs/06_embed.ipynb #87afd62e
 CONTRACT_FILE = 'embedding_contract.json'
@@ -581,7 +582,8 @@ class GroupDataset(torch.utils.data.Dataset):
                  group_size=1,   # G
                  seed=0,         # with the epoch and the row, decides every draw: the same groups on any number of processes, and on resume
                  kd=False,       # keep each passage's teacher score (the rows carry `pos_scores` / `neg_scores`)
-                 say=print):
+                 say=None):      # where the counts of dropped negatives go (default: the `finetune_nb` logger)
+        say = say or _log.info
         self.rows, self.G, self.seed, self.kd, self.epoch = rows, group_size, seed, kd, 0
         self.texts = sorted({t for r in rows for t in r['pos'] + r.get('neg', [])})
         pid = {t: i for i, t in enumerate(self.texts)}
@@ -857,7 +859,7 @@ def _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbac
     from finetune_nb.runs import LossBar
     rows = check_embed_rows(train_rows, args); embedder.contract.check(); seed_everything(args.seed)
     if args.eval_steps is not None and eval_data is None: raise ValueError(f'eval_steps={args.eval_steps} needs eval_data=(corpus, queries, qrels); without it nothing is evaluated')
-    say, out = print if is_main_process() else (lambda *a, **k: None), Path(args.output_dir)
+    say, out = _log.info if is_main_process() else (lambda *a, **k: None), Path(args.output_dir)
     last = start_run(out, _embed_run_id(rows, args, lora), resume, required=['trainer_state.json', 'model.safetensors'], say=say) if is_main_process() or resume else None
     if launched(): dist_state().wait_for_everyone()      # the main process has cleared an earlier run's checkpoints
     if last is not None: say(f'resuming from {last}')
