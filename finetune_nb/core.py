@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['logger', 'DataError', 'read_jsonl', 'show_error', 'PlainHandler', 'atomic_open', 'write_jsonl', 'is_blank',
-           'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'MemorySnapshot', 'settle_memory',
-           'memory_snapshot', 'MemoryReport', 'memory_report', 'packaged_model', 'resolve_model', 'load_pretrained',
-           'load_chat_model', 'load_embedding_model']
+           'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'cpu_bf16', 'bf16_pays', 'MemorySnapshot',
+           'settle_memory', 'memory_snapshot', 'MemoryReport', 'memory_report', 'packaged_model', 'resolve_model',
+           'load_pretrained', 'load_chat_model', 'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
-import copy, logging, os, re, json, random, sys, tempfile, importlib.util, time, platform
+import copy, functools, logging, os, re, json, random, sys, tempfile, importlib.util, time, platform
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
@@ -168,6 +168,18 @@ def default_dtype(device=None)->torch.dtype:
     device = torch.device(device or pick_device())
     if device.type == 'cuda' and torch.cuda.is_bf16_supported(): return torch.bfloat16
     return torch.float32
+
+@functools.cache
+def cpu_bf16()->bool:
+    "True on a CPU with bf16 matrix instructions (AVX512-BF16 or AMX). Without them bf16 autocast is emulated, and slower than fp32."
+    try:
+        with open('/proc/cpuinfo') as f: flags = set(next(l for l in f if l.startswith('flags')).split())
+    except (OSError, StopIteration): return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+def bf16_pays()->bool:
+    "Does bf16 autocast speed training up here: a CUDA GPU that has bf16, or else a CPU with bf16 instructions (`cpu_bf16`)?"
+    return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_bf16()
 
 # %% ../nbs/00_core.ipynb #12b8c7df
 def _proc_status_gb(key):

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
-           'kd_loss', 'group_scores', 'm3_kd_loss', 'cpu_bf16', 'EmbedConfig', 'EmbedArgs', 'EmbedResult',
-           'check_embed_rows', 'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss', 'DistillLoss',
-           'exclusion_mask', 'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss', 'EmbeddingTrainer',
-           'History', 'RetrievalEval', 'train_embedder', 'save_embedder']
+           'kd_loss', 'group_scores', 'm3_kd_loss', 'EmbedConfig', 'EmbedArgs', 'EmbedResult', 'check_embed_rows',
+           'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss', 'DistillLoss', 'exclusion_mask',
+           'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss', 'EmbeddingTrainer', 'History',
+           'RetrievalEval', 'train_embedder', 'save_embedder']
 
 # %% ../nbs/06_embed.ipynb #81177569
 import contextlib, functools, json, logging, math, os, random, re, shutil, time, warnings
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from .core import DataError, seed_everything, pick_device, atomic_open, is_blank
+from .core import DataError, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
 from .data import course_files, shell_commands   # moved to data; kept importable here
 _log = logging.getLogger('finetune_nb.embed')   # silenced with logging.getLogger('finetune_nb').setLevel(logging.WARNING)
@@ -381,14 +381,6 @@ def _is_real(v):
     try: return math.isfinite(v)
     except OverflowError: return False         # an int too large for a float
 
-@functools.cache
-def cpu_bf16()->bool:
-    "True on a CPU with bf16 matrix instructions (AVX512-BF16 or AMX). Without them bf16 autocast is emulated, and slower than fp32."
-    try:
-        with open('/proc/cpuinfo') as f: flags = set(next(l for l in f if l.startswith('flags')).split())
-    except (OSError, StopIteration): return False
-    return bool(flags & {'avx512_bf16', 'amx_bf16'})
-
 _RENAMED = {'batch_size': 'per_device_train_batch_size', 'epochs': 'num_train_epochs', 'lr': 'learning_rate', 'warmup_ratio': 'warmup_steps'}
 
 @dataclass
@@ -422,7 +414,7 @@ class EmbedConfig(TrainingArguments):
     def __post_init__(self):
         _check_embed_args(self)
         if self.save_steps is not None and self.save_strategy == 'no': self.save_strategy = 'steps'
-        if self.bf16 is None: self.bf16 = torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_bf16()
+        if self.bf16 is None: self.bf16 = bf16_pays()
         if not torch.cuda.is_available():
             self.use_cpu = True                                     # the Trainer autocasts bf16 on a CPU only with use_cpu
             if self.fsdp: warnings.warn('fsdp on a CPU: accelerate turns FSDP on only for GPUs and other accelerators, so the Trainer runs '

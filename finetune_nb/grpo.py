@@ -4,18 +4,19 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_REWARDS', 'GRPO_SHOWCASE', 'format_reward', 'choice_reward', 'reason_reward', 'group_advantages', 'grpo_rows',
-           'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards', 'grammar_answers',
-           'generation_memory']
+           'LoraGRPOConfig', 'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards',
+           'grammar_answers', 'generation_memory']
 
 # %% ../nbs/05a_grpo.ipynb #d780b256
-import json, math, re, time
+import copy, json, math, re, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
-from .core import DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
+from trl import GRPOConfig
+from .core import bf16_pays, DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard, LossBar, RunReport
-from .sft import LoraSpec, generate, default_optim, is_installed
+from .sft import LoraSpec, OldNames, generate, default_optim, is_installed, cli_field, whole_number, finite_number
 from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
@@ -98,36 +99,49 @@ def grpo_rows(
     return out
 
 @dataclass
-class GRPOArgs:
-    "How to run GRPO."
-    output_dir: str = 'runs/grpo'
+class LoraGRPOConfig(GRPOConfig):
+    "TRL's `GRPOConfig` with the course's CPU-sized defaults, and the device's choices made as in `LoraSFTConfig`."
+    output_dir: str = cli_field('--out', default='runs/grpo')
     max_steps: int = 60
-    prompts_per_step: int = 4
-    num_generations: int = 4
-    grad_accum: int = 1            # the step's completions go through the model in this many micro-batches (one generation per step)
-    max_completion_length: int = 64
-    temperature: float = 1.0
-    lr: float = 5e-5
-    beta: float = 0.0
-    loss_type: str = 'dapo'
-    scale_rewards: str = 'group'
-    reward_weights: list | None = None  # one weight per reward function; None: all 1
-    warmup_steps: int = 0
+    per_device_train_batch_size: int = cli_field(default=16, help='completions per device and micro-batch (4 prompts x 4 generations)')
+    num_generations: int = cli_field(default=4, help='completions per prompt: the group whose rewards are compared')
+    max_completion_length: int | None = 64
+    learning_rate: float = cli_field('--lr', default=5e-5)
     seed: int = 3407
-    logging_steps: int = 1
-    gradient_checkpointing: bool | None = None   # None: on for CUDA
-    chat_template_kwargs: dict | None = None     # template options over the tokenizer's (SFT stored its own there): prompts render as in training
-    extra: dict = field(default_factory=dict)    # any other `GRPOConfig` field: use_vllm=True, vllm_mode='colocate', ...
+    logging_steps: float = 1
+    save_strategy: str = 'no'
+    activation_checkpointing: bool | None = cli_field(default=None, help='default: on for CUDA, off on a CPU')
+    gradient_checkpointing: bool | None = None   # its earlier name, taken
+    bf16: bool | None = cli_field(default=None, help='bf16 autocast; default: on where it pays (`bf16_pays`)')
+    optim: str = cli_field(default='auto', help="'auto': adamw_8bit on CUDA with bitsandbytes, else adamw_torch")
+    disable_tqdm: bool | None = False
     def __post_init__(self):
-        for k in ('max_steps', 'prompts_per_step', 'max_completion_length', 'logging_steps', 'grad_accum'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f'GRPOArgs.{k} must be a positive whole number, not {v!r}')
-        if isinstance(self.num_generations, bool) or not isinstance(self.num_generations, int) or self.num_generations < 2:
-            raise ValueError(f'GRPOArgs.num_generations must be at least 2 (a group of one has no baseline), not {self.num_generations!r}')
-        if (self.prompts_per_step * self.num_generations) % self.grad_accum:
-            raise ValueError(f'GRPOArgs: {self.prompts_per_step} prompts x {self.num_generations} generations do not split into grad_accum={self.grad_accum} micro-batches')
-        if not self.lr > 0: raise ValueError(f'GRPOArgs.lr must be positive, not {self.lr!r}')
-        if not self.temperature > 0: raise ValueError(f'GRPOArgs.temperature must be positive, not {self.temperature!r}')
+        for k in ('max_steps', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'max_completion_length'):
+            if not whole_number(getattr(self, k)): raise ValueError(f'{k} must be a positive whole number, not {getattr(self, k)!r}')
+        if not whole_number(self.num_generations, 2): raise ValueError(f'num_generations must be at least 2 (a group of one has no baseline), not {self.num_generations!r}')
+        for k in ('learning_rate', 'temperature'):
+            if not finite_number(getattr(self, k)) or not getattr(self, k) > 0: raise ValueError(f'{k} must be a positive finite number, not {getattr(self, k)!r}')
+        cuda = torch.cuda.is_available()
+        if self.activation_checkpointing is None: self.activation_checkpointing = cuda if self.gradient_checkpointing is None else self.gradient_checkpointing
+        if self.bf16 is None: self.bf16 = bf16_pays()
+        if not cuda: self.use_cpu = True
+        self.optim = default_optim(self.optim, torch.device('cuda' if cuda else 'cpu'))
+        super().__post_init__()
+
+class GRPOArgs(OldNames, LoraGRPOConfig):
+    "`LoraGRPOConfig` that also takes the course's names: `lr`, `grad_accum`, and `prompts_per_step` (which sets the batch to prompts x generations / grad_accum)."
+    renamed_from = {'learning_rate': 'lr', 'gradient_accumulation_steps': 'grad_accum'}
+    def __init__(self, *args, prompts_per_step=None, **kw):
+        if prompts_per_step is not None or 'per_device_train_batch_size' not in kw:
+            p, g, ga = prompts_per_step or 4, kw.get('num_generations', 4), kw.get('gradient_accumulation_steps', kw.get('grad_accum', 1))
+            if not all(map(whole_number, (p, g, ga))): raise ValueError(f'prompts_per_step, num_generations and grad_accum must be positive whole numbers, not {(p, g, ga)}')
+            if (p * g) % ga: raise ValueError(f'{p} prompts x {g} generations do not split into grad_accum={ga} micro-batches')
+            kw['per_device_train_batch_size'] = p * g // ga
+        super().__init__(*args, **kw)
+    @property
+    def prompts_per_step(self):
+        "Prompts per device and optimizer step: every micro-batch of the step's generation holds whole groups."
+        return self.per_device_train_batch_size * self.gradient_accumulation_steps // self.num_generations
 
 # %% ../nbs/05a_grpo.ipynb #a59475b3
 _LOGGED = ('loss', 'grad_norm', 'reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'entropy', 'kl')
@@ -190,19 +204,12 @@ def _checked_rewards(model, tokenizer, rewards, lora, args)->list:
     if isinstance(model, PeftModel) and lora is not None: raise ValueError('model already has an adapter (it keeps training); pass lora=None, or pass the base model to start a new one')
     return rewards
 
-def _grpo_config(args, out, device, tokenizer):
-    "TRL's `GRPOConfig` for this run: `args` mapped onto it, the device's choices, and `args.extra` over everything."
-    from trl import GRPOConfig
+def _grpo_config(args, out, tokenizer):
+    "The run's `GRPOConfig`: `args` with its folder, and the template options prompts are rendered with (those SFT trained with)."
     from finetune_nb.chat import template_options
-    gc = args.gradient_checkpointing if args.gradient_checkpointing is not None else device.type == 'cuda'
-    bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
-    return GRPOConfig(**{**dict(output_dir=str(out), max_steps=args.max_steps, learning_rate=args.lr, warmup_steps=args.warmup_steps,
-                    per_device_train_batch_size=args.prompts_per_step * args.num_generations // args.grad_accum, gradient_accumulation_steps=args.grad_accum,
-                    num_generations=args.num_generations, max_completion_length=args.max_completion_length, temperature=args.temperature,
-                    beta=args.beta, loss_type=args.loss_type, scale_rewards=args.scale_rewards, reward_weights=args.reward_weights,
-                    seed=args.seed, logging_steps=args.logging_steps, save_strategy='no', report_to=[], bf16=bf16, fp16=False,
-                    gradient_checkpointing=gc, use_cpu=device.type == 'cpu', optim=default_optim('auto', device), disable_tqdm=False,
-                    chat_template_kwargs=template_options(tokenizer) or None), **args.extra})   # generation renders as SFT did
+    cfg = copy.copy(args)     # not `replace`: GRPOConfig refuses the two batch fields it derived itself
+    cfg.output_dir, cfg.chat_template_kwargs = str(out), template_options(tokenizer) or None
+    return cfg
 
 def train_grpo(
     model,                 # a causal LM, or the `PeftModel` of an SFT run (its adapter keeps training)
@@ -230,7 +237,7 @@ def train_grpo(
             if 'lora_' in n: p.requires_grad_(True)       # an adapter loaded for inference is frozen
     out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
     samples, log, run = [], RewardLog(out/'grpo_log.json'), RunReport(model, out/'grpo_result.json', RewardBar())
-    trainer = run.attach(GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=_grpo_config(args, out, device, tokenizer),
+    trainer = run.attach(GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=_grpo_config(args, out, tokenizer),
                                      train_dataset=ds, processing_class=tokenizer, callbacks=[FiniteGuard(zero_grad=False), log],   # a non-finite step stops the run (04a_runs)
                                      peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer)))
     run.train(trainer)
