@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['logger', 'DataError', 'read_jsonl', 'show_error', 'PlainHandler', 'atomic_open', 'write_jsonl', 'is_blank',
-           'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'cpu_bf16', 'bf16_pays', 'MemorySnapshot',
-           'settle_memory', 'memory_snapshot', 'MemoryReport', 'memory_report', 'packaged_model', 'resolve_model',
-           'load_pretrained', 'load_chat_model', 'load_embedding_model']
+           'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'cpu_bf16', 'bf16_pays', 'cli_field',
+           'whole_number', 'finite_number', 'MemorySnapshot', 'settle_memory', 'memory_snapshot', 'MemoryReport',
+           'memory_report', 'packaged_model', 'resolve_model', 'load_pretrained', 'load_chat_model',
+           'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
-import copy, functools, logging, os, re, json, random, sys, tempfile, importlib.util, time, platform
+import copy, functools, logging, math, os, re, json, random, sys, tempfile, importlib.util, time, platform
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
@@ -180,6 +181,18 @@ def cpu_bf16()->bool:
 def bf16_pays()->bool:
     "Does bf16 autocast speed training up here: a CUDA GPU that has bf16, or else a CPU with bf16 instructions (`cpu_bf16`)?"
     return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_bf16()
+
+def cli_field(*aliases, help=None, flag=False, **kw):
+    "A dataclass field with command-line aliases and help, read by `HfArgumentParser` (so by the CLI of `09_cli`); `flag`: a bare `--name` means True."
+    return field(**kw, metadata={'aliases': list(aliases), **({'help': help} if help else {}), **({'nargs': '?', 'const': True} if flag else {})})
+
+def whole_number(v, lo=1)->bool:
+    "Is `v` an int (not a bool) >= `lo`?"
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+
+def finite_number(v, lo=0.0)->bool:
+    "Is `v` an int or float (not a bool), finite and >= `lo`?"
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v < math.inf
 
 # %% ../nbs/00_core.ipynb #12b8c7df
 def _proc_status_gb(key):

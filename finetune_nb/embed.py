@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from .core import DataError, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays
+from .core import DataError, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays, cli_field
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
 from .data import course_files, shell_commands   # moved to data; kept importable here
 _log = logging.getLogger('finetune_nb.embed')   # silenced with logging.getLogger('finetune_nb').setLevel(logging.WARNING)
@@ -386,21 +386,21 @@ _RENAMED = {'batch_size': 'per_device_train_batch_size', 'epochs': 'num_train_ep
 @dataclass
 class EmbedConfig(TrainingArguments):
     "🤗 `TrainingArguments` for an embedder: the contrastive settings (FlagEmbedding's and Tevatron's names) and the course's defaults."
-    output_dir: str = 'runs/embed'
-    per_device_train_batch_size: int = 32   # queries per process and step
-    num_train_epochs: float = 1.0
-    learning_rate: float = 2e-5
-    warmup_steps: float = 0.1               # a fraction of the steps (< 1), or a number of steps
+    output_dir: str = cli_field('--out', default='runs/embed', help='where checkpoints, the loss log and the model go')
+    per_device_train_batch_size: int = cli_field('--batch', default=32, help='queries per process and step')
+    num_train_epochs: float = cli_field('--epochs', default=1.0)
+    learning_rate: float = cli_field('--lr', default=2e-5)
+    warmup_steps: float = cli_field(default=0.1, help='a fraction of the steps (< 1), or a number of steps')
     weight_decay: float = 0.01
     logging_steps: float = 5
     save_strategy: str = 'no'               # 'steps' as soon as save_steps is given
     save_steps: float | None = None         # a checkpoint every n steps (for `resume`)
     save_total_limit: int | None = 2
     seed: int = 3407
-    bf16: bool | None = None                # None: bf16 autocast on a GPU that has it, and on a CPU with bf16 instructions (`cpu_bf16`)
+    bf16: bool | None = cli_field(default=None, flag=True)                # None: bf16 autocast on a GPU that has it, and on a CPU with bf16 instructions (`cpu_bf16`)
     remove_unused_columns: bool = False     # the collator needs every field of a group
     disable_tqdm: bool | None = True        # one bar of our own, with the loss in it
-    train_group_size: int = 1               # passages per query: 1 positive + (n - 1) negatives
+    train_group_size: int = cli_field('--group', default=1, help='passages per query: 1 positive + (n - 1) negatives')
     learn_temperature: bool = False
     temperature_lr: float = 1e-2            # τ's own learning rate (Adam moves log τ by about this much a step)
     dropout: float | None = None            # set every dropout of the encoder to this; 0 turns them off (about 1.7x faster on CPU)
@@ -412,6 +412,8 @@ class EmbedConfig(TrainingArguments):
     kd_infonce: bool | None = None          # add InfoNCE to the KD term; None: yes for 'kl', no for 'm3' (FlagEmbedding's two modes)
     kd_loss_type: str = 'kl'                # 'kl': `kd_loss` over each group; 'm3': BGE-M3's `m3_kd_loss` over the whole batch
     def __post_init__(self):
+        for k in ('logging_steps', 'save_steps', 'eval_steps'):     # the command line reads them as floats (TrainingArguments' type)
+            if isinstance(v := getattr(self, k), float) and v.is_integer() and v >= 1: setattr(self, k, int(v))
         _check_embed_args(self)
         if self.save_steps is not None and self.save_strategy == 'no': self.save_strategy = 'steps'
         if self.bf16 is None: self.bf16 = bf16_pays()

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 from trl import GRPOConfig
-from .core import bf16_pays, DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
+from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard, LossBar, RunReport
-from .sft import LoraSpec, OldNames, generate, default_optim, is_installed, cli_field, whole_number, finite_number
+from .sft import LoraSpec, OldNames, generate, default_optim, is_installed
 from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
@@ -110,9 +110,9 @@ class LoraGRPOConfig(GRPOConfig):
     seed: int = 3407
     logging_steps: float = 1
     save_strategy: str = 'no'
-    activation_checkpointing: bool | None = cli_field(default=None, help='default: on for CUDA, off on a CPU')
+    activation_checkpointing: bool | None = cli_field(default=None, flag=True, help='default: on for CUDA, off on a CPU')
     gradient_checkpointing: bool | None = None   # its earlier name, taken
-    bf16: bool | None = cli_field(default=None, help='bf16 autocast; default: on where it pays (`bf16_pays`)')
+    bf16: bool | None = cli_field(default=None, flag=True, help='bf16 autocast; default: on where it pays (`bf16_pays`)')
     optim: str = cli_field(default='auto', help="'auto': adamw_8bit on CUDA with bitsandbytes, else adamw_torch")
     disable_tqdm: bool | None = False
     def __post_init__(self):
