@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from .core import DataError, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays, cli_field
-from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard
+from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard, LossLog
 from .data import course_files, shell_commands   # moved to data; kept importable here
 _log = logging.getLogger('finetune_nb.embed')   # silenced with logging.getLogger('finetune_nb').setLevel(logging.WARNING)
 
@@ -471,6 +471,7 @@ class EmbedResult:
     runtime_s: float
     trainable_params: int
     output_dir: str
+    memory: object = None       # what training added (`memory_report`, as for `train_sft`)
 
 _F32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -777,19 +778,16 @@ class EmbeddingTrainer(Trainer):
         super().log(logs, *a, **kw)
 
 # %% ../nbs/06_embed.ipynb #0358269a
-class History(TrainerCallback):
-    "The logged losses (step, loss, lr, gradient norm, τ) and evaluations, kept in memory and written to `loss_history.json` by the main process."
-    def __init__(self, path, losses=None, evals=None): self.path, self.losses, self.evals = Path(path), losses or [], evals or []
+class History(LossLog):
+    "`LossLog` for the embedder: training losses (step, loss, lr, τ, gradient norm) and the evaluations, in `loss_history.json`."
+    keys = ('loss', 'learning_rate', 'tau', 'grad_norm')
+    def __init__(self, path, losses=None, evals=None):
+        super().__init__(Path(path)/'loss_history.json'); self.rows, self.evals = losses or [], evals or []
+    losses = property(lambda self: self.rows)
+    def row(self, state, logs): return super().row(state, logs) if 'loss' in logs else None
+    def payload(self): return {'losses': self.rows, 'evals': self.evals}
     def on_step_end(self, args, state, control, **kw):
         if state.global_step == state.max_steps: control.should_log = True      # the last step's loss too
-    def on_log(self, args, state, control, logs=None, **kw):
-        if 'loss' not in (logs or {}): return
-        self.losses.append({'step': state.global_step, 'loss': logs['loss'], 'lr': logs.get('learning_rate'), 'tau': logs.get('tau'),
-                            **({'grad_norm': logs['grad_norm']} if 'grad_norm' in logs else {})})
-        self.save(state)
-    def save(self, state):
-        if not state.is_world_process_zero: return
-        with atomic_open(self.path/'loss_history.json') as f: f.write(json.dumps({'losses': self.losses, 'evals': self.evals}, indent=1))
 
 class RetrievalEval(TrainerCallback):
     "Retrieval metrics during training (main process): `search` + `evaluate_run` every `eval_steps`, or at the end of each epoch."
@@ -848,9 +846,8 @@ def train_embedder(
     with lock_run(args.output_dir, enabled=is_main_process()): return _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbacks)
 
 def _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbacks):
-    from transformers.trainer_callback import ProgressCallback, PrinterCallback
     from finetune_nb.distributed import launched, dist_state, is_main_process
-    from finetune_nb.runs import LossBar
+    from finetune_nb.runs import RunReport
     rows = check_embed_rows(train_rows, args); embedder.contract.check(); seed_everything(args.seed)
     if args.eval_steps is not None and eval_data is None: raise ValueError(f'eval_steps={args.eval_steps} needs eval_data=(corpus, queries, qrels); without it nothing is evaluated')
     say, out = _log.info if is_main_process() else (lambda *a, **k: None), Path(args.output_dir)
@@ -861,19 +858,16 @@ def _train_embedder(embedder, train_rows, eval_data, args, lora, resume, callbac
     ds = GroupDataset(rows, args.train_group_size, args.seed, args.knowledge_distillation, say)
     model = BiEncoder(embedder, Temperature(embedder.contract.temperature, learnable=args.learn_temperature).to(embedder.device))
     hist = History(out, *(_history_until(out, last) if last is not None else ()))
-    cbs = [FiniteGuard(first=hist.losses[0]['loss'] if hist.losses else None), hist, LossBar()]
+    cbs = [FiniteGuard(first=hist.losses[0]['loss'] if hist.losses else None), hist]
     if eval_data is not None: cbs.append(RetrievalEval(embedder, eval_data, hist, args.eval_steps))
-    trainer = EmbeddingTrainer(model, args, ds, callbacks=cbs + list(callbacks or []))
-    trainer.remove_callback(PrinterCallback); trainer.remove_callback(ProgressCallback)
-    t0 = time.time()
-    try: trainer.train(resume_from_checkpoint=str(last) if last else None)
-    finally:
-        if getattr(cbs[2], 'bar', None) is not None: cbs[2].bar.close()     # a stopped run's error starts on a line of its own
+    run = RunReport(embedder.model)                 # one bar with the loss in it, and the memory training added (04a_runs)
+    trainer = run.attach(EmbeddingTrainer(model, args, ds, callbacks=cbs + list(callbacks or [])))
+    run.train(trainer, resume_from_checkpoint=str(last) if last else None)
     embedder.eval()
     check_finite(trainer.state.global_step, params=[(n, p) for n, p in embedder.model.named_parameters() if p.requires_grad])
     if args.learn_temperature: embedder.contract.temperature = min(max(model.temperature().item(), TAU_RANGE[0]), TAU_RANGE[1])
     trainable = sum(p.numel() for p in embedder.model.parameters() if p.requires_grad)
-    return EmbedResult(trainer.state.global_step, hist.losses, hist.evals, time.time() - t0, trainable, str(out))
+    return EmbedResult(trainer.state.global_step, hist.losses, hist.evals, run.runtime_s, trainable, str(out), run.memory)
 
 # %% ../nbs/06_embed.ipynb #adbb4231
 def save_embedder(

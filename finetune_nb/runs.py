@@ -226,7 +226,8 @@ class FiniteGuard(TrainerCallback):
 
 # %% ../nbs/04a_runs.ipynb #310914bd
 class LossLog(TrainerCallback):
-    "Write `training_loss.json` (step, loss, lr, grad_norm; eval_loss when evaluated) at every logging step."
+    "Write `training_loss.json` (step, loss, lr, grad_norm; eval_loss when evaluated) at every logging step; `row` and `payload` say what, for a subclass."
+    keys = ('loss', 'learning_rate', 'grad_norm', 'eval_loss')
     def __init__(self,
                  path,             # the json file
                  keep_until=None,  # on resume: keep the rows already in `path` up to this step, then append
@@ -234,13 +235,17 @@ class LossLog(TrainerCallback):
         self.path, self.rows = Path(path), []
         if keep_until is not None and self.path.is_file():
             self.rows = [r for r in json.loads(self.path.read_text()) if r['step'] <= keep_until]
+    def row(self, state, logs)->dict|None:
+        "The row a log makes (`learning_rate` is written `lr`), or None for a log that carries no loss."
+        if 'loss' not in logs and 'eval_loss' not in logs: return None
+        return {'step': state.global_step, **{('lr' if k == 'learning_rate' else k): logs[k] for k in self.keys if k in logs}}
+    def payload(self): return self.rows
+    def save(self, state):
+        "Write the file atomically; under torchrun only the main process writes."
+        if not state.is_world_process_zero: return
+        with atomic_open(self.path) as f: json.dump(self.payload(), f, indent=1)
     def on_log(self, args, state, control, logs=None, **kw):
-        logs = logs or {}
-        if ('loss' in logs or 'eval_loss' in logs) and state.is_world_process_zero:     # under torchrun: one process writes
-            row = {'step': state.global_step, **{k: logs[k] for k in ('loss', 'learning_rate', 'grad_norm', 'eval_loss') if k in logs}}
-            if 'learning_rate' in row: row['lr'] = row.pop('learning_rate')
-            self.rows.append(row)
-            with atomic_open(self.path) as f: json.dump(self.rows, f, indent=1)
+        if (r := self.row(state, logs or {})) is not None: self.rows.append(r); self.save(state)
 
 class LossBar(TrainerCallback):
     "One tqdm bar for the run with the latest loss in it, in place of the Trainer's bar and its printed dict per log."
