@@ -5,7 +5,9 @@ same optimizer and steps, fp32 without gradient checkpointing on both sides (TRL
 checkpointing, are far slower on a CPU without bf16 units). Each side runs in a fresh process so that peak memory is
 its own. Run:
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/sft_step.py [--steps 14]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/sft_step.py [--steps 14] [--reps 2]
+
+The sides alternate `--reps` times and each side's best run counts (a shared 2-core machine has slow spells).
 """
 import json, os, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -56,10 +58,13 @@ def child(mode, steps, out):
     json.dump({'times': times, 'peak_gb': mem.peak_gb, 'trained_tokens': trained}, open(out, 'w'))
 
 def main():
-    a, res = compare(__file__, ('ours', 'trl'), child, default_steps=14)
-    if res is None: return
+    a, runs = compare(__file__, ('ours', 'trl'), child, default_steps=14, default_reps=2)
+    if runs is None: return
     med = lambda xs: sorted(xs)[len(xs) // 2]
+    runs = {m: r if isinstance(r, list) else [r] for m, r in runs.items()}
+    res = {m: min(rs, key=lambda r: med(r['times'][2:])) for m, rs in runs.items()}   # each side's best run
     step = {m: med(r['times'][2:]) for m, r in res.items()}   # skip two warm-up steps
+    print('median step time of each run (s): ' + '; '.join(f"{m} {[round(med(r['times'][2:]), 3) for r in rs]}" for m, rs in runs.items()))
     print(f"SmolLM2-135M, LoRA r=8 on 7 projections, batch 2, {a.steps} steps, CPU ({os.cpu_count()} cores)")
     print(f"trained tokens in the data: ours {res['ours']['trained_tokens']}, TRL {res['trl']['trained_tokens']}")
     print(f"median step time: ours {step['ours']:.3f} s, TRL {step['trl']:.3f} s, ratio ours/TRL {step['ours']/step['trl']:.3f}")
