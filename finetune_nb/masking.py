@@ -8,7 +8,7 @@ __all__ = ['IGNORE_INDEX', 'STRATEGIES', 'KEPT', 'NO_ASSISTANT', 'TRUNCATED_AWAY
            'MaskReport', 'default_cache_dir', 'mask_dataset', 'MaskView', 'show_mask', 'MaskCollator']
 
 # %% ../nbs/04_masking.ipynb #ddea4662
-import hashlib, html, json, logging, os, re, time, warnings
+import hashlib, html, json, logging, marshal, os, time, warnings
 from dataclasses import dataclass, asdict
 from functools import lru_cache
 from os.path import commonprefix
@@ -58,7 +58,21 @@ def detect_markers(
 # %% ../nbs/04_masking.ipynb #770d6c83
 _A, _B = '\ue000', '\ue001'        # private-use characters put around each answer in a probe rendering
 _S1, _S2 = '\ue010', '\ue011'      # two stand-in answers for the slow, always-exact fallback
-_MARKS = re.compile(f'[{_A}{_B}]')
+
+@lru_cache(maxsize=16)
+def _compile(source):
+    "`source` compiled as transformers compiles it, in an overlay whose sandbox remembers its verdict per (type, attribute)."
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+    env = _compile_jinja_template(source).environment
+    if type(env).is_safe_attribute is not ImmutableSandboxedEnvironment.is_safe_attribute: return _compile_jinja_template(source)
+    env, seen, check = env.overlay(), {}, env.is_safe_attribute   # jinja's check reads only the type and the name, never the value
+    def is_safe_attribute(obj, attr, value):
+        k = (type(obj), attr)
+        if k not in seen: seen[k] = check(obj, attr, value)
+        return seen[k]
+    env.is_safe_attribute = is_safe_attribute   # on our overlay only: transformers' own environment is left as it is
+    return env.from_string(source)
 
 class ChatRenderer:
     "Render with a tokenizer's chat template exactly as `apply_chat_template(tokenize=False)` does, minus its per-call overhead."
@@ -67,9 +81,7 @@ class ChatRenderer:
         self.source, self.kw = tokenizer.chat_template, {**tokenizer.special_tokens_map, **template_options(tokenizer)}   # the options too
     @property
     def template(self):
-        if getattr(self, '_t', None) is None:
-            from transformers.utils.chat_template_utils import _compile_jinja_template
-            self._t = _compile_jinja_template(self.source)
+        if getattr(self, '_t', None) is None: self._t = _compile(self.source)
         return self._t
     def __getstate__(self): return {'source': self.source, 'kw': self.kw}   # the compiled template does not pickle
     def __call__(self, messages, gen=False, **kw):
@@ -80,6 +92,18 @@ def _mark(messages):
     return [{**m, 'content': _A + m['content'] + _B} if m['role'] == 'assistant' else m for m in messages]
 
 def _unmark(text): return text.replace(_A, '').replace(_B, '')
+
+def _unmarked_spans(marked):
+    "`(text, spans)`: `marked` without the markers and each marked answer's characters in it; spans None if the markers do not pair up."
+    head, *rest = marked.split(_A)
+    parts, spans, n = [head], [], len(head)
+    for s in rest:
+        a = s.split(_B)
+        if len(a) != 2: break
+        spans.append((n, n + len(a[0]))); parts += a; n += len(s) - 1
+    else:
+        if _B not in head: return ''.join(parts), spans
+    return _unmark(marked), None
 
 def _clean(s):
     "An answer a template would copy verbatim: no whitespace at its ends, no think tags, no markers."
@@ -112,15 +136,10 @@ def answer_spans(
 )->tuple:
     "`(text, spans)`: the official rendering and, per assistant message, the characters to train: its answer through its end-of-turn token."
     asst = [j for j, m in enumerate(messages) if m['role'] == 'assistant']
-    marked = render(_mark(messages))
-    stripped = _unmark(marked)
+    stripped, found = _unmarked_spans(render(_mark(messages)))
     trust = transparent and all(_clean(messages[j]['content']) for j in asst)
     text = stripped if trust else render(messages)
-    content = None
-    if stripped == text:
-        found = [(m.start() - i, m.group()) for i, m in enumerate(_MARKS.finditer(marked))]   # positions once the markers are gone
-        if [k for _, k in found] == [_A, _B] * len(asst):
-            content = [(found[i][0], found[i + 1][0]) for i in range(0, len(found), 2)]
+    content = found if stripped == text and found is not None and len(found) == len(asst) else None
     if content is None: content = [_diff_span(render, text, messages, j) for j in asst]   # the template changed the answer
     spans, lo = [], 0
     for j, (a, b) in zip(asst, content):
@@ -135,7 +154,7 @@ def answer_spans(
 
 def _labels_from_spans(enc, spans):
     "Labels from character spans: a token is trained when its first character lies inside a span."
-    ids = np.asarray(enc.ids, dtype=np.int32)
+    ids = np.fromiter(enc.ids, np.int32, len(enc))
     labels = np.full(len(ids), IGNORE_INDEX, dtype=np.int32)
     for a, b in spans:
         k0 = enc.char_to_token(a)
@@ -186,19 +205,19 @@ class Masker:
         h.update(json.dumps([_VERSION, self.render.source, self.render.kw, self.strategy, self.last_turn_only, self.max_length, self.markers]).encode())
         return h.hexdigest()
 
-    def check(self, messages, where):
+    def check(self, messages, where, standard=False):
         "Raise `DataError` (naming `where`, the message and its field) for what cannot be trained on; `False` for a row with no assistant turn."
-        asst = False
+        asst = False   # `standard`: the messages come from `standardize_row`, which already refused non-text and blank texts
         for j, m in enumerate(messages):
             for field in ('content', 'reasoning_content'):
                 v = m.get(field)
                 if field == 'reasoning_content' and not isinstance(v, str): continue
-                check_text(v, f'{where}, messages[{j}].{field}')
+                if not standard: check_text(v, f'{where}, messages[{j}].{field}')
                 if any(ch in v for ch in self.special_first) and (hit := next((t for t in self.special if t in v), None)):
                     raise DataError(self._special_as_text(f'{where}, messages[{j}].{field}', m['role'], hit))
             if m['role'] == 'assistant':
                 asst = True
-                if is_blank(m['content']): raise DataError(f'{where}, messages[{j}]: empty assistant answer, nothing to train on')
+                if not standard and is_blank(m['content']): raise DataError(f'{where}, messages[{j}]: empty assistant answer, nothing to train on')
         return asst
 
     def _special_as_text(self, at, role, hit):
@@ -411,9 +430,9 @@ def mask_dataset(
     chats, wheres = [], []
     for i, r in enumerate(rows):      # standardise and check every row here, so an error names its row before any work
         msgs = standardize_row(where(i), r)['messages']
-        masker.check(msgs, where(i))
+        masker.check(msgs, where(i), standard=True)
         chats.append(msgs); wheres.append(where(i))
-        if h: h.update(repr(msgs).encode())
+        if h: h.update(marshal.dumps(msgs, 0))   # version 0 writes the value alone (no shared-object or interning flags)
     if not chats: raise DataError(f'{source or "rows"}: no rows to mask')
     key = f'mask-{h.hexdigest()[:20]}' if h else None
     ds = _load_cached(cache/f'{key}.json') if cache else None
