@@ -183,7 +183,7 @@ class Embedder(nn.Module):
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))   # characters: a cheap stand-in for token counts
         was = self.model.training; self.model.eval()
         res, tmp = None, None
-        bar = tqdm(range(0, len(texts), batch_size), desc=f'encoding {kind}s', disable=progress is False or (progress is None and len(texts) < 1000))
+        bar = tqdm(range(0, len(texts), batch_size), desc=f"encoding {'queries' if kind == 'query' else kind + 's'}", disable=progress is False or (progress is None and len(texts) < 1000))
         try:
             for s in bar:
                 idx = order[s:s + batch_size]
@@ -457,6 +457,10 @@ def _check_embed_args(a):
     if not _is_real(w) or w < 0 or (w >= 1 and w != int(w)): raise ValueError(f'{nm("warmup_steps")} must be a fraction in [0, 1) or a whole number of steps, got {w!r}')
     if not _is_real(a.weight_decay) or a.weight_decay < 0: raise ValueError(f'weight_decay must be a finite number >= 0, got {a.weight_decay!r}')
     if a.dropout is not None and (not _is_real(a.dropout) or not 0 <= a.dropout < 1): raise ValueError(f'dropout must be in [0, 1), got {a.dropout!r}')
+    if a.gradient_accumulation_steps != 1:   # each accumulated micro-batch would see only its own in-batch negatives
+        raise ValueError(f'gradient_accumulation_steps must be 1 for contrastive training, got {a.gradient_accumulation_steps!r}: accumulating '
+                         'splits the batch, and each part would see only its own negatives. For a large batch in little memory, set '
+                         'mini_batch_size (GradCache): the loss and gradient of the whole batch, the memory of one chunk')
     if a.kd_loss_type not in KD_LOSS_TYPES: raise ValueError(f"kd_loss_type must be 'kl' or 'm3', got {a.kd_loss_type!r}")
     if not a.knowledge_distillation and (a.kd_infonce is False or a.kd_loss_type != 'kl'):
         what = 'kd_infonce=False (--kd-only)' if a.kd_infonce is False else f'kd_loss_type={a.kd_loss_type!r}'
