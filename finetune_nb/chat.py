@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['ROLES', 'TEMPLATES', 'TEMPLATE_TOKENS', 'END_OF_TURN', 'OFFICIAL', 'PAD_CANDIDATES', 'standardize_row', 'row_locator',
-           'as_chat_rows', 'standardize_chats', 'load_chat_tokenizer', 'check_template', 'apply_template',
-           'template_variables', 'template_options', 'check_template_options', 'set_template_options', 'render_chats',
-           'render_chat', 'end_of_turn_token', 'TemplateReport', 'chat_template_report', 'ensure_pad_token']
+           'is_remote_data', 'load_chat_dataset', 'as_chat_rows', 'standardize_chats', 'load_chat_tokenizer',
+           'check_template', 'apply_template', 'template_variables', 'template_options', 'check_template_options',
+           'set_template_options', 'render_chats', 'render_chat', 'end_of_turn_token', 'TemplateReport',
+           'chat_template_report', 'ensure_pad_token']
 
 # %% ../nbs/03_chat.ipynb #4585355b
-import copy, json, logging, os, tempfile
+import copy, hashlib, json, logging, os, re, tempfile
 from pathlib import Path
 from .core import DataError, read_jsonl, check_text, is_blank, resolve_model, load_pretrained
 
@@ -76,13 +77,55 @@ def _plain(v):
     if hasattr(v, 'tolist') and not isinstance(v, str): return v.tolist()
     return None if (isinstance(v, float) and v != v) or type(v).__name__ == 'NAType' else v
 
+_HUB_ID = re.compile(r'[A-Za-z0-9][\w.-]*/[\w.-]+')
+
+def is_remote_data(
+    s:str,  # what a user gave as data
+)->bool:
+    "Does `s` name data to fetch: an http(s) URL, or a 🤗 dataset id such as 'mlabonne/FineTome-100k' (not a .jsonl/.json/.parquet path)?"
+    return s.startswith(('http://', 'https://')) or (bool(_HUB_ID.fullmatch(s)) and not s.endswith(('.jsonl', '.json', '.parquet')))
+
+def _hub_dataset(name, split):
+    "`datasets.load_dataset(name, split=split)`, its failures as one line that says how to give the rows locally."
+    import datasets
+    try: return datasets.load_dataset(name, split=split)
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise DataError(f"{name}: cannot load this dataset (split {split!r}): {why}. Without a network: on a machine with one, "
+                        f"datasets.load_dataset('{name}', split='{split}').to_json('chats.jsonl'), then pass chats.jsonl") from None
+
+def load_chat_dataset(
+    name,           # a 🤗 dataset id ('mlabonne/FineTome-100k') or the http(s) URL of a .parquet / .jsonl file
+    split='train',  # a hub dataset's split
+    column=None,    # the column that holds each chat, when it is not `messages` / `conversations`
+    cache_dir=None, # where a URL's file is kept (default: the library's cache); hub datasets use `datasets`' own cache
+):
+    "Chat rows fetched by name, as a `datasets.Dataset`: a hub dataset through `datasets`, a URL downloaded once (atomically) and cached."
+    import datasets
+    from finetune_nb.formats import download
+    if name.startswith(('http://', 'https://')):
+        from finetune_nb.masking import default_cache_dir
+        base = name.split('?')[0].rstrip('/').rsplit('/', 1)[-1]
+        kind = 'parquet' if base.endswith('.parquet') else 'json' if base.endswith(('.jsonl', '.json')) else None
+        if kind is None: raise DataError(f'{name}: a URL must end in .parquet, .jsonl or .json')
+        f = Path(cache_dir or default_cache_dir()/'files')/f'{hashlib.md5(name.encode()).hexdigest()[:12]}-{base}'
+        if not f.is_file(): download(name, f)
+        ds = datasets.load_dataset(kind, data_files=str(f), split='train')
+    else: ds = _hub_dataset(name, split)
+    if column is not None:
+        if column not in ds.column_names: raise DataError(f'{name}: no column {column!r}; its columns: {ds.column_names}')
+        first = (ds[0][column] or [{}])[0] if len(ds) else {}
+        ds = ds.rename_column(column, 'conversations' if isinstance(first, dict) and 'from' in first else 'messages')
+    return ds
+
 def as_chat_rows(
-    rows,         # a list of rows, a datasets.Dataset, a pandas DataFrame, or the path of a JSONL file
+    rows,         # a list of rows, a datasets.Dataset, a pandas DataFrame, the path of a JSONL file, or a 🤗 dataset id / file URL
     source=None,  # the file they came from (set when a path is read)
     lines=None,   # each row's line in `source`
 )->tuple:
     "`(rows, source, lines)`: a JSONL path is read (its line numbers named in errors), a DataFrame gives its records; anything else that is not rows is refused."
     if hasattr(rows, 'column_names') and hasattr(rows, 'to_list'): return rows, source, lines    # a datasets.Dataset
+    if isinstance(rows, str) and not os.path.exists(rows) and is_remote_data(rows): return load_chat_dataset(rows), rows, None
     if isinstance(rows, (str, os.PathLike)):
         pairs = read_jsonl(rows, with_lines=True)
         if not pairs: raise DataError(f'{rows}: no rows')

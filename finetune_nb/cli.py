@@ -178,7 +178,7 @@ class DemoOptions:
 @dataclass
 class SFTOptions:
     "`finetune_nb sft`: LoRA SFT of a chat model on chat rows. The training options are `SFTArgs`' fields: every `SFTConfig` one."
-    data: str | None = cli_field(default=None, help='chat rows (JSONL): messages / conversations / instruction-output')
+    data: str | None = cli_field(default=None, help="chat rows: a JSONL file, a 🤗 dataset id (its train split) or a .parquet/.jsonl URL; messages / conversations / instruction-output")
     eval: str | None = cli_field(default=None, help='held-out chat rows (JSONL)')
     model: str = cli_field(default='smollm2', help="'smollm2', a .gguf file, a folder or a hub id")
     template: str | None = cli_field(default=None, help='a chat template name (chatml, qwen3, qwen3-training, gemma3, llama3) to apply to the tokenizer')
