@@ -6,8 +6,8 @@
 __all__ = ['bm25_index', 'bm25_run', 'fuse_runs', 'tune_fusion_weight']
 
 # %% ../nbs/07d_bm25.ipynb #ea6e8c13
-import math
 import numpy as np
+from .core import finite_number
 from .formats import RetrievalData, check_queries
 from .metrics import evaluate_run
 
@@ -55,7 +55,7 @@ def fuse_runs(
     rrf_k=60,     # rrf's constant
 )->dict:
     "One run from two: per query, each run's scores z-normalised (or turned into reciprocal ranks) and added with weights."
-    if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
+    if not (finite_number(weight) and weight <= 1):
         raise ValueError(f'fuse_runs: weight must be a number from 0 to 1 (the sparse run\'s share), got {weight!r}')
     if method not in ('z', 'rrf'): raise ValueError(f"fuse_runs: method must be 'z' or 'rrf', got {method!r}")
     norm = _z if method == 'z' else (lambda s: _rr(s, rrf_k))

@@ -465,12 +465,12 @@ def _corpus_file(path):
 def cmd_mine(a):
     "`finetune_nb mine`: mined rows with `neg` (and `neg_ids`), written atomically to --out."
     from finetune_nb.mining import mine_hard_negatives, check_mining_args
-    from finetune_nb.formats import load_beir, rows_from_qrels, BEIR_MD5
+    from finetune_nb.formats import load_beir, rows_from_qrels, is_beir_name
     _writable(a.out)
     if a.cache: check_output_dir(a.cache, '--cache')
     margins = (a.relative_margin, a.absolute_margin, a.max_score, a.min_score, a.sampling)
     check_mining_args(None, tuple(a.range), a.negatives, a.range_mode, *margins)
-    if Path(a.data).is_dir() or (not Path(a.data).exists() and a.data.lower() in BEIR_MD5):   # a BEIR folder, or a BEIR set by name
+    if Path(a.data).is_dir() or is_beir_name(a.data):   # a BEIR folder, or a BEIR set by name
         data = load_beir(a.data, a.split)
         rows, corpus = rows_from_qrels(data), data
         if a.corpus: raise ValueError('--corpus: a BEIR folder brings its own corpus')
@@ -482,25 +482,28 @@ def cmd_mine(a):
                                      a.max_score, a.min_score, a.sampling, cache_dir=a.cache, out=a.out)
     print(f'mine: {rep}\nmine: wrote {a.out}')
 
+def _eval_data(a, split):
+    "The `split` of eval's --data, in its --format."
+    from finetune_nb.formats import load_beir, load_flag_eval
+    return (load_beir if a.format == 'beir' else load_flag_eval)(a.data, split)
+
 def _fusion_weight(a)->float:
     "`--bm25-weight auto`: the weight that scores best on the --tune-split queries (`tune_fusion_weight`)."
-    from finetune_nb.formats import load_beir, load_flag_eval
     from finetune_nb.search import search
     from finetune_nb.bm25 import bm25_run, tune_fusion_weight
-    held = (load_beir if a.format == 'beir' else load_flag_eval)(a.data, a.tune_split)
+    held = _eval_data(a, a.tune_split)
     w, grid = tune_fusion_weight(search(_embedder(a), held, 100, a.cache, a.index), bm25_run(held), held.qrels)
     print(f'eval: BM25 weight {w} chosen on the {len(held.qrels):,} judged {a.tune_split} queries (nDCG@10 {grid[0]:.4f} dense alone, {grid[w]:.4f} fused)')
     return w
 
 def cmd_eval(a):
     "`finetune_nb eval`: the metrics table (printed, and written to --out), with BM25 and an optional --baseline comparison."
-    from finetune_nb.formats import load_beir, load_flag_eval
     from finetune_nb.search import search
     from finetune_nb.metrics import evaluate_run, to_markdown, compare_runs
     from finetune_nb.bm25 import bm25_run, fuse_runs
     if a.out: _writable(a.out)
     if a.cache: check_output_dir(a.cache, '--cache')
-    data = (load_beir if a.format == 'beir' else load_flag_eval)(a.data, a.split)
+    data = _eval_data(a, a.split)
     keep = not a.keep_identical_ids
     runs = {str(a.model): search(_embedder(a), data, 100, a.cache, a.index)}
     if a.baseline: runs = {str(a.baseline): search(_embedder(a, a.baseline), data, 100, a.cache, a.index), **runs}

@@ -239,7 +239,7 @@ def command_search(test_ratio=0.2, seed=0)->dict:
 
 # %% ../nbs/00a_data.ipynb #2a3a2cb5
 # One spec per tool: a command pattern, what the whole command does, and option groups. A group is a list of
-# alternatives (flag, phrases); `None` in a group means it may be left out. `{a}`, `{b}` are filled from the arg pools.
+# alternatives (flag, phrases); `None` in a group means it may be left out. `{d}`, `{f}`, `{n}`... are filled from `_FILL`.
 _DIRS = ['logs', 'src', 'photos', 'backups', 'build', 'docs', 'data', 'downloads', 'music', 'notes', 'tests', 'config']
 _FILES = ['app.log', 'report.csv', 'notes.txt', 'server.conf', 'index.html', 'main.py', 'users.json', 'access.log', 'todo.md', 'build.sh']
 _WORDS = ['error', 'timeout', 'TODO', 'password', 'import', 'warning', 'deprecated', 'localhost', 'failed', 'token']
@@ -331,15 +331,15 @@ def _draw_command(rng, tool):
     cmd = pat.format(flags=' '.join(f for f, _ in flags), ext=ext, **vals)
     if tool == 'tar' and flags[0][0] == '-c': cmd += ' {d}/'
     cmd = re.sub(r'\s+', ' ', cmd).strip().format(**vals)
-    return cmd, [(ph, vals) for _, ph in flags], intents, vals
+    return cmd, [ph for _, ph in flags], intents, vals
 
 def _describe(rng, tool, opts, intents, vals):
-    "A task description: what the tool does, then one phrasing per chosen option, in random order."
+    "A task description: what the tool does, then one phrasing per chosen option (`opts`: their phrase lists), in random order."
     if tool == 'tar':   # the mode is the verb
-        verb = rng.choice(opts[0][0]); rest = opts[1:]
+        verb = rng.choice(opts[0]); rest = opts[1:]
         head = rng.choice(intents).format(verb=verb, **vals)
     else: head, rest = rng.choice(intents).format(**vals), opts
-    parts = [rng.choice(ph).format(**vals) for ph, _ in rest]
+    parts = [rng.choice(ph).format(**vals) for ph in rest]
     rng.shuffle(parts)
     return ', '.join([head] + parts) if parts else head
 

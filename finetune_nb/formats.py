@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['BEIR_URL', 'BEIR_MD5', 'offenders', 'check_queries', 'RetrievalData', 'read_records', 'load_beir', 'load_flag_eval',
-           'write_flag_eval', 'download', 'beir_folder', 'text_id', 'eval_data_from_training', 'split_rows',
-           'rows_from_qrels', 'norm_text', 'corpus_data']
+           'write_flag_eval', 'download', 'is_beir_name', 'beir_folder', 'text_id', 'eval_data_from_training',
+           'split_rows', 'rows_from_qrels', 'norm_text', 'corpus_data']
 
 # %% ../nbs/07a_formats.ipynb #2475e794
 import csv, hashlib, http.client, os, random, shutil, tempfile, unicodedata, urllib.error, urllib.request, zipfile
@@ -209,6 +209,13 @@ def _unzip(z, out, what):
         shutil.rmtree(tmp, ignore_errors=True); z.unlink(missing_ok=True)
     return out
 
+def is_beir_name(
+    name,  # what a user gave as data
+)->bool:
+    "Is `name` a BEIR data set that `beir_folder` fetches by name ('scifact'), rather than a path?"
+    p = Path(name)
+    return not p.exists() and not p.suffix and len(p.parts) == 1 and str(name).strip().lower() in BEIR_MD5
+
 def beir_folder(
     name,            # a BEIR folder, or a BEIR data set's name ('scifact', 'nfcorpus', 'arguana', or any with `url`)
     cache_dir=None,  # where data sets are kept (default: `$FINETUNE_NB_CACHE/beir`, else `~/.cache/finetune_nb/beir`)
@@ -219,7 +226,7 @@ def beir_folder(
     p = Path(name)
     if p.is_dir(): return p
     key = str(name).strip().lower()
-    if p.suffix or len(p.parts) > 1 or (url is None and key not in BEIR_MD5):
+    if not (is_beir_name(name) or (url and not p.suffix and len(p.parts) == 1)):
         raise FileNotFoundError(f'{name}: no such folder, and not a data set name this library knows ({", ".join(sorted(BEIR_MD5))}; others need url=)')
     from finetune_nb.masking import default_cache_dir
     root = Path(cache_dir or default_cache_dir()/'beir'); out, url = root/key, url or BEIR_URL.format(key)
