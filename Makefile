@@ -10,7 +10,7 @@ JOBS   ?= 2
 # took the suite from 641 s to 988 s here: four threads fighting over two cores)
 THREADS ?= 1
 
-.PHONY: demo test venv export clean-nbs readme check-sync bench docs outputs
+.PHONY: demo test lab venv export clean-nbs readme check-sync bench docs outputs
 
 $(BIN)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ demo: venv
 
 test: venv
 	OMP_NUM_THREADS=$(THREADS) HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
+
+# Open the course in JupyterLab, offline, on the packaged models, with this environment as the kernel (JupyterLab is
+# installed on first use). LAB_ARGS="--no-browser --port 8899" on a remote machine.
+LAB_ARGS ?=
+lab: venv
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/pip install -q "jupyterlab>=4.6.6,<5"
+	cd nbs && HF_HUB_OFFLINE=1 ../$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 export: venv
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/python scripts/readme.py

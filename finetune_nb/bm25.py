@@ -38,6 +38,7 @@ def bm25_run(
 # %% ../nbs/07d_bm25.ipynb #f0a1c002
 def _z(scores):
     "One query's scores as z-scores (all 0 when the scores are all equal)."
+    if not scores: return {}
     v = np.fromiter(scores.values(), float, len(scores))
     sd = v.std()
     return dict(zip(scores, ((v - v.mean()) / sd).tolist() if sd > 0 else [0.0] * len(v)))

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['DEMO_STAGES', 'USER_ERRORS', 'COMMANDS', 'REQUIRED', 'demo_models', 'demo_lora_memory', 'demo_chat', 'demo_embed',
-           'demo_sft', 'run_demo', 'DemoOptions', 'SFTOptions', 'EncoderOptions', 'EmbedOptions', 'MineOptions',
-           'EvalOptions', 'command_options', 'command_parser', 'parse_command', 'cmd_sft', 'cmd_embed', 'cmd_mine',
-           'cmd_eval', 'main']
+           'demo_sft', 'demo_gguf', 'run_demo', 'DemoOptions', 'SFTOptions', 'EncoderOptions', 'EmbedOptions',
+           'MineOptions', 'EvalOptions', 'ExportOptions', 'command_options', 'command_parser', 'parse_command',
+           'cmd_sft', 'cmd_embed', 'cmd_mine', 'cmd_eval', 'cmd_export', 'main']
 
 # %% ../nbs/09_cli.ipynb #b94d5fdd
 import argparse, json, logging, math, sys, time, os
@@ -118,6 +118,7 @@ def demo_sft(out:Path, quick=False):
     plot_losses(res.losses, title='SmolLM2 SFT loss'); plt.tight_layout(); plt.savefig(out/'sft_loss.png', dpi=100); plt.close()
     adapter_mb = save_adapter(pm, tok, out/'sft'/'adapter')
     merged_mb = merge_and_save(pm, tok, out/'sft'/'merged')
+    gguf_md, gguf = demo_gguf(out/'sft', tok, test, quick)
     b, a = score_answers(before, test), score_answers(after, test)
     n = len(test)
     score = '\n'.join(f'| {k} | {b[k]}/{n} | {a[k]}/{n} |' for k in ('format', 'choice', 'reason', 'right'))
@@ -126,10 +127,27 @@ def demo_sft(out:Path, quick=False):
     md = (f"## LoRA SFT of SmolLM2 ({res.steps} steps, CPU)\n\nOn {n} held-out prompts (`right` = format, choice and reason all correct):\n\n"
           f"| | base | fine-tuned |\n|---|---|---|\n{score}\n\nTraining took {res.runtime_s:.0f} s.\n\n![loss](sft_loss.png)\n\n"
           f"| prompt | before | after |\n|---|---|---|\n{rows}\n\n```\n{res.memory}\n```\n\n"
-          f"Adapter: `sft/adapter` ({adapter_mb:.1f} MB). Merged model: `sft/merged` ({merged_mb:.0f} MB).\n")
+          f"Adapter: `sft/adapter` ({adapter_mb:.1f} MB). Merged model: `sft/merged` ({merged_mb:.0f} MB).\n\n{gguf_md}")
     return md, {**{f'{k}_before': b[k] for k in ('format', 'choice', 'reason', 'right')}, **{f'{k}_after': a[k] for k in ('format', 'choice', 'reason', 'right')},
                 'prompts': n, 'steps': res.steps, 'train_seconds': round(res.runtime_s, 1), 'loss_first': res.losses[0].get('loss'),
-                'loss_last': res.losses[-1].get('loss'), 'training_gb': round(res.memory.training_gb, 3), 'adapter_mb': round(adapter_mb, 1)}
+                'loss_last': res.losses[-1].get('loss'), 'training_gb': round(res.memory.training_gb, 3), 'adapter_mb': round(adapter_mb, 1), **gguf}
+
+def demo_gguf(folder:Path, tok, test, quick=False):
+    "Export `folder/merged` to GGUF (f16, and q8_0 unless quick) with an Ollama Modelfile; read each back and count the greedy answers equal to the merged model's."
+    from transformers import AutoModelForCausalLM
+    from finetune_nb.sft import export_gguf, ollama_modelfile, generate
+    ask = lambda m: [generate(m, tok, r['messages'][:1], max_new_tokens=48) for r in test]
+    want = ask(AutoModelForCausalLM.from_pretrained(folder/'merged', dtype=torch.float32))
+    rows, metrics = [], {}
+    for q in ('f16',) if quick else ('f16', 'q8_0'):
+        mb = export_gguf(folder/'merged', folder/f'model-{q}.gguf', q)
+        got = ask(AutoModelForCausalLM.from_pretrained(folder, gguf_file=f'model-{q}.gguf', dtype=torch.float32))
+        same = sum(a == b for a, b in zip(got, want))
+        rows.append(f'| `sft/model-{q}.gguf` | {mb:.0f} MB | {same}/{len(test)} |'); metrics[f'gguf_{q}_same'] = same
+    ollama_modelfile(folder/'model-f16.gguf', tok)
+    md = (f"### GGUF, for llama.cpp and Ollama\n\n| file | size | greedy answers equal to the merged model's |\n|---|---|---|\n" + '\n'.join(rows) +
+          "\n\nWith Ollama: `ollama create grammar -f sft/Modelfile`, then `ollama run grammar`.\n")
+    return md, metrics
 
 # %% ../nbs/09_cli.ipynb #0f924a65
 _log = logging.getLogger('finetune_nb.cli')   # progress goes through `logging` (`00_core`); a command's result is printed
@@ -270,6 +288,14 @@ class EvalOptions(EncoderOptions):
         _need(self.bm25_weight != 'auto' or self.tune_split, 'tune_split', "a split (for example train) to choose --bm25-weight auto on", self.tune_split)
         _need(self.tune_split is None or self.tune_split != self.split, 'tune_split', f'a split other than the evaluated one ({self.split!r})', self.tune_split)
 
+@dataclass
+class ExportOptions:
+    "`finetune_nb export`: a merged model folder (`finetune_nb sft` writes OUT/merged) as one GGUF file, for llama.cpp and Ollama."
+    model: str | None = cli_field(default=None, help='the model folder: OUT/merged of `finetune_nb sft`, or any transformers folder saved with its tokenizer')
+    gguf: str | None = cli_field(default=None, help='the .gguf file to write')
+    dtype: str = _choice('f16', ['f16', 'q8_0', 'bf16', 'f32'], 'f16: the 16-bit weights as they are; q8_0: 8-bit blocks, about half the size')
+    modelfile: bool = cli_field(default=False, help='also write an Ollama Modelfile beside the file (ChatML templates)')
+
 def command_options(cmd)->tuple:
     "The dataclasses whose fields are `finetune_nb cmd`'s options; the trainers' configs are imported only for their command."
     if cmd == 'sft':
@@ -278,13 +304,14 @@ def command_options(cmd)->tuple:
     if cmd == 'embed':
         from finetune_nb.embed import EmbedArgs
         return EmbedOptions, EmbedArgs
-    return {'demo': (DemoOptions,), 'mine': (MineOptions,), 'eval': (EvalOptions,)}[cmd]
+    return {'demo': (DemoOptions,), 'mine': (MineOptions,), 'eval': (EvalOptions,), 'export': (ExportOptions,)}[cmd]
 
 COMMANDS = {'demo': 'run both pipelines on the packaged models, offline, on CPU', 'sft': 'LoRA SFT of a chat model on chat rows (JSONL)',
             'embed': 'contrastive fine-tuning of an embedding model on {query, pos, neg} rows',
             'mine': 'mine hard negatives for {query, pos} rows, or for the judged queries of a BEIR folder',
-            'eval': 'evaluate an embedding model (and BM25) on a BEIR or FlagEmbedding-eval folder'}
-REQUIRED = {'sft': ['data'], 'embed': ['data'], 'mine': ['data', 'out'], 'eval': ['data']}
+            'eval': 'evaluate an embedding model (and BM25) on a BEIR or FlagEmbedding-eval folder',
+            'export': 'write a merged model as one GGUF file for llama.cpp and Ollama'}
+REQUIRED = {'sft': ['data'], 'embed': ['data'], 'mine': ['data', 'out'], 'eval': ['data'], 'export': ['model', 'gguf']}
 
 class _Parser(HfArgumentParser):
     "`HfArgumentParser` whose errors are one line: `finetune_nb sft: error: ...`."
@@ -527,6 +554,17 @@ def _top_parser():
     p.add_argument('command', choices=list(COMMANDS), help='; '.join(f'{k}: {v}' for k, v in COMMANDS.items()))
     return p
 
+def cmd_export(o):
+    "`finetune_nb export`: the GGUF file, and with --modelfile the Ollama Modelfile beside it."
+    from finetune_nb.sft import export_gguf, ollama_modelfile
+    from finetune_nb.chat import load_chat_tokenizer
+    _writable(o.gguf)
+    mb = export_gguf(o.model, o.gguf, o.dtype)
+    print(f'export: {o.gguf} ({o.dtype}, {mb:.0f} MB)')
+    if o.modelfile:
+        mf = ollama_modelfile(o.gguf, load_chat_tokenizer(o.model))
+        print(f'export: {mf}; with Ollama: ollama create NAME -f {mf}, then ollama run NAME')
+
 def _run(cmd, opts):
     "Run a parsed command."
     if cmd == 'demo':
@@ -534,7 +572,7 @@ def _run(cmd, opts):
         stages = [(n, f) for n, f in DEMO_STAGES if not o.only or n in o.only]
         if o.only and not stages: raise ValueError(f"--only: no such stage {o.only}; choose from {[n for n, _ in DEMO_STAGES]}")
         return run_demo(o.out, stages, quick=o.quick)
-    {'sft': cmd_sft, 'embed': cmd_embed, 'mine': cmd_mine, 'eval': cmd_eval}[cmd](*opts)
+    {'sft': cmd_sft, 'embed': cmd_embed, 'mine': cmd_mine, 'eval': cmd_eval, 'export': cmd_export}[cmd](*opts)
 
 def main(argv=None):
     "Entry point of the `finetune_nb` console script."

@@ -6,7 +6,7 @@
 __all__ = ['CONTRACT_FILE', 'TAU_RANGE', 'MINILM_CONTRACT', 'CONTRACT_HELP', 'KD_LOSS_TYPES', 'EmbeddingContract', 'pool',
            'Embedder', 'contract_from_sentence_transformers', 'load_embedder', 'info_nce_loss', 'Temperature',
            'kd_loss', 'group_scores', 'm3_kd_loss', 'EmbedConfig', 'EmbedArgs', 'EmbedResult', 'check_embed_rows',
-           'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss', 'DistillLoss', 'exclusion_mask',
+           'set_dropout', 'GroupDataset', 'GroupCollator', 'BiEncoder', 'InfoNCELoss', 'DistillLoss', 'exclusion_mask',
            'ContrastiveLoss', 'CachedContrastiveLoss', 'contrastive_loss', 'EmbeddingTrainer', 'History',
            'RetrievalEval', 'train_embedder', 'save_embedder']
 
@@ -567,7 +567,7 @@ def check_embed_rows(
 
 
 # %% ../nbs/06_embed.ipynb #a2df46df
-def _set_dropout(model, p):
+def set_dropout(model, p):
     "Set every dropout probability of `model` to p (modules, and attention dropout read from the config at call time)."
     for m in model.modules():
         if isinstance(m, nn.Dropout): m.p = p
@@ -826,7 +826,7 @@ def _prepare_encoder(embedder, args, lora):
     if lora is not None:
         from peft import get_peft_model
         embedder.model = get_peft_model(embedder.model, lora.to_peft('FEATURE_EXTRACTION'))
-    if args.dropout is not None: _set_dropout(embedder.model, args.dropout)
+    if args.dropout is not None: set_dropout(embedder.model, args.dropout)
     if args.gradient_checkpointing: embedder.model.gradient_checkpointing_enable()
 
 def _history_until(out, last):

@@ -7,6 +7,16 @@ notebooks' file names). Nothing is executed: the pages show the outputs saved in
 refreshes them). The site needs no network, to build or to view: no CDN scripts, no web fonts, maths turned into
 MathML at build time (browsers draw it natively), plots written next to the pages as PNG files.
 
+Each page has a table of contents of its own (its `##` and `###` headings, in a column beside the text), and every
+page has a search box: `pagefind` (PyPI: `pagefind[bin]`, a Rust binary in a wheel) indexes the built pages into
+`_site/pagefind/`, and its script searches that index in the browser, with no server but the one serving the files.
+
+Tests stay in the notebooks, next to the code they check: fastcore's docs keep them there as examples a reader can
+run, and nbdev's docs hide (`#| hide`) the ones that teach nothing. Here a cell that only checks (every line a
+`test_*` call, `show_error` or an `assert`, and no output) is folded on the site under "Tests", one click away; cells
+that teach with a check at the end are shown as they are. `#| echo: false` (nbdev's flag) shows a cell's output
+without its code, as the article map does for its tables.
+
 Why nbconvert and not mkdocs-material + mkdocs-jupyter or Quarto: Quarto cannot be installed from PyPI here, and
 mkdocs-material pulls web fonts and mkdocs-jupyter require.js from CDNs unless both are configured around. nbconvert
 is the Jupyter project's own converter, already how every notebook viewer renders outputs (streams, images, HTML
@@ -66,6 +76,34 @@ def _keep(c):
     if 'hide' in f or 'include:' in f and 'false' in f: return False
     return bool(body.strip()) or bool(c.get('outputs'))
 
+def _is_check(node):
+    import ast
+    return isinstance(node, ast.Assert) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                                            and isinstance(node.value.func, ast.Name) and node.value.func.id.startswith('test_'))
+
+def split_checks(src):
+    "`(code, checks)`: a cell's top-level checks (`test_*` calls and asserts, whole statements) apart from the rest of its code."
+    import ast
+    try: body = ast.parse(src).body
+    except SyntaxError: return src, ''                    # IPython syntax: shown as it is
+    lines = src.splitlines()
+    spans = [(n.lineno - 1, n.end_lineno) for n in body if _is_check(n)]
+    if not spans: return src, ''
+    taken = {i for a, b in spans for i in range(a, b)}
+    if any(lines[a][:n.col_offset].strip() for n in body if _is_check(n) for a in [n.lineno - 1]):   # shares a line with other code (`x = 1; assert x`)
+        return src, ''
+    code = '\n'.join(l for i, l in enumerate(lines) if i not in taken)
+    return re.sub(r'\n{3,}', '\n\n', code).strip('\n'), '\n'.join(lines[i] for i in sorted(taken))
+
+def _folded(src):
+    "A test-only cell as a closed `<details>` block of highlighted code."
+    from pygments import highlight
+    from pygments.lexers import PythonLexer
+    from pygments.formatters import HtmlFormatter
+    n = len(src.splitlines())
+    return (f'<details class="tests"><summary>Checks ({n} line{"s" * (n > 1)})</summary>\n'
+            f'{highlight(src, PythonLexer(), HtmlFormatter(cssclass="highlight"))}</details>')
+
 def prepare(nb):
     "A copy of `nb` as it is shown: hidden cells dropped, `#|` lines removed, maths as MathML, links to pages."
     nb = json.loads(json.dumps(nb))
@@ -76,7 +114,14 @@ def prepare(nb):
         if c['cell_type'] != 'code':
             c['source'] = _links(math_to_mathml(src)); cells.append(c); continue
         f, c['source'] = _directives(src)
+        code, checks = split_checks(c['source'])
+        fold = {'cell_type': 'markdown', 'id': c.get('id', 'x') + '-checks', 'metadata': {}, 'source': _folded(checks)} if checks else None
+        if fold and not code:
+            if not c.get('outputs'): cells.append(fold); continue
+            fold = None                                   # checks that printed something stay with their output
+        elif fold: c['source'] = code
         tags = [t for t in ('slow', 'cuda') if t in f]
+        if re.search(r'#\|\s*echo:\s*false', src): tags.append('remove_input')
         if tags: c.setdefault('metadata', {})['tags'] = tags
         drew = [l.strip() for l in c['source'].splitlines() if re.search(r'plot|plt\.|\bax\.|mining_report', l)][-1:]
         alt = f'Plot drawn by: {drew[0][:120]}' if drew else 'Plot drawn by the code cell above'
@@ -86,6 +131,7 @@ def prepare(nb):
                 if mime in data: o.setdefault('metadata', {}).setdefault(mime, {}).setdefault('alt', alt)
             if 'text/markdown' in data: data['text/markdown'] = _links(''.join(data['text/markdown']))   # tables that link notebooks
         cells.append(c)
+        if fold: cells.append(fold)
     nb['cells'] = cells
     return nb
 
@@ -96,6 +142,8 @@ def _exporter():
     cfg.HTMLExporter.exclude_input_prompt = cfg.HTMLExporter.exclude_output_prompt = True
     cfg.ExtractOutputPreprocessor.enabled = True
     cfg.ExtractOutputPreprocessor.extract_output_types = {'image/png', 'image/jpeg', 'image/svg+xml'}
+    cfg.TagRemovePreprocessor.enabled = True
+    cfg.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
     return HTMLExporter(template_name='basic', config=cfg)
 
 def _nav(pages, current):
@@ -105,17 +153,36 @@ def _nav(pages, current):
         items.append(f'<li><a href="{name}"{cls}>{html.escape(title)}</a></li>')
     return '<ol class="toc">' + ''.join(items) + '</ol>'
 
+_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>.*?</a>)?</h\1>', re.S)
+
+def page_toc(body):
+    "The page's own table of contents: a link to each `##` and `###` heading (nbconvert gives each an id)."
+    items = [(int(lvl), hid, re.sub(r'<[^>]+>', '', text).strip()) for lvl, hid, text in _HEADING.findall(body)]
+    if len(items) < 2: return ''
+    lis = ''.join(f'<li class="h{lvl}"><a href="#{hid}">{t}</a></li>' for lvl, hid, t in items)
+    return f'<nav class="pagetoc" aria-label="On this page"><b>On this page</b><ul>{lis}</ul></nav>'
+
+_SEARCH = ('<div id="search"></div><script src="pagefind/pagefind-ui.js"></script>'
+           '<script>window.addEventListener("DOMContentLoaded", () => new PagefindUI({element: "#search", showImages: false, resetStyles: false}));</script>')
+
 def _page(title, body, nav, prev, nxt, source):
     links = ''.join(f'<a class="{k}" href="{p[0]}">{a} {html.escape(p[1])}</a>' for k, a, p in
                     (('prev', '←', prev), ('next', '→', nxt)) if p)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} · finetune_nb</title><link rel="stylesheet" href="site.css"></head>
-<body><nav class="side"><a class="home" href="index.html">finetune_nb</a>{nav}</nav>
-<main><p class="source">Notebook: <code>nbs/{html.escape(source)}</code>. Cells marked <span class="tag">slow</span> or
+<title>{html.escape(title)} · finetune_nb</title><link rel="stylesheet" href="pagefind/pagefind-ui.css"><link rel="stylesheet" href="site.css"></head>
+<body><nav class="side"><a class="home" href="index.html">finetune_nb</a>{_SEARCH}{nav}</nav>
+{page_toc(body)}<main data-pagefind-body><p class="source">Notebook: <code>nbs/{html.escape(source)}</code>. Cells marked <span class="tag">slow</span> or
 <span class="tag">cuda</span> are skipped by the tests; their outputs are from a saved run.</p>
 {body}<footer>{links}</footer></main></body></html>
 """
+
+def index_pages(folder):
+    "Index the pages for search: `pagefind` writes `folder/pagefind/` (the index and the search box's script)."
+    import subprocess
+    r = subprocess.run([sys.executable, '-m', 'pagefind', '--site', str(folder), '--output-subdir', 'pagefind'], capture_output=True, text=True)
+    if r.returncode or not (Path(folder)/'pagefind'/'pagefind-ui.js').is_file():
+        raise RuntimeError(f'pagefind could not index {folder} (pip install "pagefind[bin]"): {(r.stderr or r.stdout).strip()[-300:]}')
 
 def build(out=ROOT/'_site', nbs=NBS, quiet=False):
     "Build the site into `out` (replaced whole, atomically); return the list of (page, title, notebook)."
@@ -142,6 +209,7 @@ def build(out=ROOT/'_site', nbs=NBS, quiet=False):
             prev = pages[i-1] if i else None
             nxt = pages[i+1] if i + 1 < len(pages) else None
             (tmp/name).write_text(_page(title, body, _nav(pages, name), prev, nxt, p.name))
+        index_pages(tmp)
         css = (HERE/'site.css').read_text() + '\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')
         (tmp/'site.css').write_text(css)
         for d in [tmp, *(x for x in tmp.rglob('*') if x.is_dir())]: d.chmod(0o755)   # mkdtemp made it 0700

@@ -58,3 +58,31 @@ def test_console_script_one_line_error():
     assert r.returncode == 2
     assert r.stderr.strip().count('\n') == 0 and 'no such stage' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr
+
+def test_lab_kernel_runs_the_course(tmp_path):
+    "`make lab` opens nbs/ in JupyterLab on this environment's kernel: that kernel starts, imports the package and runs a packaged model."
+    dry = run('make', '-n', 'lab', cwd=ROOT)
+    assert dry.returncode == 0 and 'jupyter lab' in dry.stdout and 'cd nbs' in dry.stdout, dry.stdout + dry.stderr
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from finetune_nb.embed import load_embedder\nprint(load_embedder('minilm', device='cpu').encode_queries(['how do I list files?']).shape)")])
+    nbformat.write(nb, tmp_path/'k.ipynb')
+    r = run(BIN/'jupyter', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=300', tmp_path/'k.ipynb', '--output', 'out.ipynb',
+            cwd=tmp_path, env={**os.environ, 'HF_HUB_OFFLINE': '1', 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = nbformat.read(tmp_path/'out.ipynb', as_version=4).cells[0].outputs
+    assert any('torch.Size([1, 384])' in o.get('text', '') for o in out), out
+
+def test_chapters_import_public_names_only():
+    "What a reader sees (cells that are not `#| hide` or `#| export`) imports only public names from the package."
+    import ast, json
+    bad = []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for c in json.loads(nb.read_text())['cells']:
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or re.search(r'^\s*#\|\s*(hide|export)', src, re.M): continue
+            try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))
+            except SyntaxError: continue
+            bad += [f'{nb.name} {c.get("id")}: {a.name}' for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or '').startswith('finetune_nb')
+                    for a in n.names if a.name.startswith('_')]
+    assert not bad, bad
