@@ -194,7 +194,9 @@ class DemoOptions:
 @dataclass
 class SFTOptions:
     "`finetune_nb sft`: LoRA SFT of a chat model on chat rows. The training options are `SFTArgs`' fields: every `SFTConfig` one."
-    data: str | None = cli_field(default=None, help="chat rows: a JSONL file, a 🤗 dataset id (its train split) or a .parquet/.jsonl URL; messages / conversations / instruction-output")
+    data: str | None = cli_field(default=None, help="chat rows: a JSONL file, a 🤗 dataset id or a .parquet/.jsonl URL; messages / conversations / instruction-output")
+    data_split: str | None = cli_field(default=None, help="a 🤗 dataset id's split (default train; e.g. 'train[:2000]')")
+    data_column: str | None = cli_field(default=None, help='the column of a 🤗 dataset or URL that holds each chat, when it is not messages / conversations')
     eval: str | None = cli_field(default=None, help='held-out chat rows (JSONL)')
     model: str = cli_field(default='smollm2', help="'smollm2', a .gguf file, a folder or a hub id")
     template: str | None = cli_field(default=None, help='a chat template name (chatml, qwen3, qwen3-training, gemma3, llama3) to apply to the tokenizer')
@@ -400,6 +402,13 @@ def _check_chats(path):
     from finetune_nb.chat import standardize_chats
     standardize_chats(path)      # a path is read with file:line errors
 
+def _remote_chats(o):
+    "The rows of `--data` (a 🤗 dataset id or a URL) with `--data-split` / `--data-column` applied."
+    from finetune_nb.chat import is_remote_data, load_chat_dataset
+    if os.path.exists(o.data) or not is_remote_data(o.data):
+        raise ValueError(f'--data-split and --data-column choose from a 🤗 dataset id or a URL, and {o.data} is a file; give its rows as they are')
+    return load_chat_dataset(o.data, o.data_split or 'train', o.data_column)
+
 def cmd_sft(o, args):
     "`finetune_nb sft`: check what can be checked, train, then write the loss plot, the adapter and (unless --no-merge) the merged model."
     from finetune_nb.distributed import is_main_process
@@ -430,6 +439,7 @@ def _sft(o, args):
     from finetune_nb.distributed import is_main_process
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     backend = pick_backend(o.backend)
+    if o.data_split or o.data_column: o.data = _remote_chats(o)
     _sft_checks(o, args, backend)
     model, tok = load_for_sft(o.model, backend, args.max_length, quant_storage=o.quant_storage)
     lora = LoraSpec(r=o.r, alpha=o.alpha)

@@ -68,12 +68,21 @@ def _links(md):
     "Links between notebooks (`05_sft.ipynb`, or `nbs/05_sft.ipynb` in the README's copy of the map) point at pages."
     return re.sub(r'\]\((?:nbs/)?([\w.]+)\.ipynb(#[\w-]+)?\)', lambda m: f']({page_name(m.group(1))}{m.group(2) or ""})', md)
 
+def imports_only(src):
+    "Is this code the module's own setup: imports, and a logger (`_log = logging.getLogger(...)`)?"
+    import ast
+    try: body = ast.parse(src).body
+    except SyntaxError: return False
+    return bool(body) and all(isinstance(n, (ast.Import, ast.ImportFrom)) or (isinstance(n, ast.Assign) and ast.unparse(n.value).startswith('logging.getLogger('))
+                              for n in body)
+
 def _keep(c):
-    "Which cells a reader sees: not `#| hide` ones, nor the `default_exp` line or the export call."
+    "Which cells a reader sees: not `#| hide` ones, nor the `default_exp` line or the export call, nor a module's exported imports."
     if c['cell_type'] == 'raw': return False
     if c['cell_type'] != 'code': return True
     f, body = _directives(''.join(c['source']))
     if 'hide' in f or 'include:' in f and 'false' in f: return False
+    if 'export' in f and imports_only(body): return False     # the module's plumbing, as nbdev's own docs hide it
     return bool(body.strip()) or bool(c.get('outputs'))
 
 def _is_check(node):
@@ -208,6 +217,7 @@ def build(out=ROOT/'_site', nbs=NBS, quiet=False):
                 (tmp/f).parent.mkdir(parents=True, exist_ok=True); (tmp/f).write_bytes(data)
             prev = pages[i-1] if i else None
             nxt = pages[i+1] if i + 1 < len(pages) else None
+            body = body.replace('<a class="anchor-link"', '<a data-pagefind-ignore class="anchor-link"')   # no ¶ in search results
             (tmp/name).write_text(_page(title, body, _nav(pages, name), prev, nxt, p.name))
         index_pages(tmp)
         css = (HERE/'site.css').read_text() + '\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')

@@ -22,9 +22,11 @@ def _apt(package):
     return r.stderr.strip()[-500:]
 
 def chromium():
-    "Debian's Chromium, and a Korean font for the articles' Korean (fonts-noto-cjk), installed when missing."
+    "Debian's Chromium, a Korean font for the articles' Korean (fonts-noto-cjk) and an emoji font (🤗 in headings), installed when missing."
     if not subprocess.run(['fc-list', ':lang=ko'], capture_output=True, text=True).stdout.strip():
         assert not (err := _apt('fonts-noto-cjk')), f'fonts-noto-cjk could not be installed with apt-get: {err}'
+    if 'Emoji' not in subprocess.run(['fc-list'], capture_output=True, text=True).stdout:
+        assert not (err := _apt('fonts-noto-color-emoji')), f'fonts-noto-color-emoji could not be installed with apt-get: {err}'
     exe = shutil.which('chromium') or shutil.which('chromium-browser')
     if exe: return exe
     err = _apt('chromium'); exe = shutil.which('chromium')
@@ -142,6 +144,7 @@ def test_checks_fold_and_page_toc():
     assert checks == 'test_eq(x,\n        1)   # one\nassert x', checks
     assert m.split_checks('x = 1; assert x') == ('x = 1; assert x', '')                # sharing a line with code: shown as it is
     assert m.split_checks('%time x = 1\nassert x') == ('%time x = 1\nassert x', '')     # IPython syntax: shown as it is
+    assert m.imports_only('import os\nfrom x import y\n_log = logging.getLogger("a")') and not m.imports_only('import os\nX = 1')
     toc = m.page_toc('<h1 id="t">T</h1><h2 id="a">A<a class="anchor-link" href="#a">¶</a></h2><h3 id="b">B <code>c</code></h3>')
     assert '<li class="h2"><a href="#a">A</a></li><li class="h3"><a href="#b">B c</a></li>' in toc, toc
     assert m.page_toc('<h2 id="a">A</h2>') == ''                                        # one heading: no TOC
