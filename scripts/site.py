@@ -7,7 +7,7 @@ notebooks' file names). Nothing is executed: the pages show the outputs saved in
 refreshes them). The site needs no network, to build or to view: no CDN scripts, no web fonts, maths turned into
 MathML at build time (browsers draw it natively), plots written next to the pages as PNG files.
 
-Each page has a table of contents of its own (its `##` and `###` headings, in a column beside the text), and every
+Each page has a table of contents of its own (its `##` and `###` headings, opened under the chapter in the sidebar), and every
 page has a search box: `pagefind` (PyPI: `pagefind[bin]`, a Rust binary in a wheel) indexes the built pages into
 `_site/pagefind/`, and its script searches that index in the browser, with no server but the one serving the files.
 
@@ -155,21 +155,22 @@ def _exporter():
     cfg.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
     return HTMLExporter(template_name='basic', config=cfg)
 
-def _nav(pages, current):
+def _nav(pages, current, toc=''):
+    "The sidebar: the chapters in course order, the current one opened on its own headings (`page_toc`)."
     items = []
     for name, title, _ in pages:
         cls = ' class="current"' if name == current else ''
-        items.append(f'<li><a href="{name}"{cls}>{html.escape(title)}</a></li>')
+        items.append(f'<li><a href="{name}"{cls}>{html.escape(title)}</a>{toc if name == current else ""}</li>')
     return '<ol class="toc">' + ''.join(items) + '</ol>'
 
-_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>.*?</a>)?</h\1>', re.S)
+_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)(?:<a [^>]*class="anchor-link"[^>]*>.*?</a>)?</h\1>', re.S)
 
 def page_toc(body):
     "The page's own table of contents: a link to each `##` and `###` heading (nbconvert gives each an id)."
     items = [(int(lvl), hid, re.sub(r'<[^>]+>', '', text).strip()) for lvl, hid, text in _HEADING.findall(body)]
     if len(items) < 2: return ''
     lis = ''.join(f'<li class="h{lvl}"><a href="#{hid}">{t}</a></li>' for lvl, hid, t in items)
-    return f'<nav class="pagetoc" aria-label="On this page"><b>On this page</b><ul>{lis}</ul></nav>'
+    return f'<ul class="pagetoc" aria-label="On this page">{lis}</ul>'
 
 _SEARCH = ('<div id="search"></div><script src="pagefind/pagefind-ui.js"></script>'
            '<script>window.addEventListener("DOMContentLoaded", () => new PagefindUI({element: "#search", showImages: false, resetStyles: false}));</script>')
@@ -181,7 +182,7 @@ def _page(title, body, nav, prev, nxt, source):
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} · finetune_nb</title><link rel="stylesheet" href="pagefind/pagefind-ui.css"><link rel="stylesheet" href="site.css"></head>
 <body><nav class="side"><a class="home" href="index.html">finetune_nb</a>{_SEARCH}{nav}</nav>
-{page_toc(body)}<main data-pagefind-body><p class="source">Notebook: <code>nbs/{html.escape(source)}</code>. Cells marked <span class="tag">slow</span> or
+<main data-pagefind-body><p class="source">Notebook: <code>nbs/{html.escape(source)}</code>. Cells marked <span class="tag">slow</span> or
 <span class="tag">cuda</span> are skipped by the tests; their outputs are from a saved run.</p>
 {body}<footer>{links}</footer></main></body></html>
 """
@@ -218,7 +219,7 @@ def build(out=ROOT/'_site', nbs=NBS, quiet=False):
             prev = pages[i-1] if i else None
             nxt = pages[i+1] if i + 1 < len(pages) else None
             body = body.replace('<a class="anchor-link"', '<a data-pagefind-ignore class="anchor-link"')   # no ¶ in search results
-            (tmp/name).write_text(_page(title, body, _nav(pages, name), prev, nxt, p.name))
+            (tmp/name).write_text(_page(title, body, _nav(pages, name, page_toc(body)), prev, nxt, p.name))
         index_pages(tmp)
         css = (HERE/'site.css').read_text() + '\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')
         (tmp/'site.css').write_text(css)

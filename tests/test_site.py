@@ -109,7 +109,7 @@ def test_site_renders_in_chromium():
                     if frag and f'id="{frag}"' not in text: problems.append(f'{name}: link {href} -> no element with id {frag!r}')
                 if page.locator('.output_stderr').count(): problems.append(f'{name}: a stderr block (outputs.py sorts stderr when saving)')
                 heads = page.locator('main h2[id], main h3[id]').count()
-                if heads >= 2 and page.locator('nav.pagetoc a').count() != heads: problems.append(f'{name}: the page TOC does not list its {heads} headings')
+                if heads >= 2 and page.locator('nav.side ul.pagetoc a').count() != heads: problems.append(f'{name}: the page TOC does not list its {heads} headings')
                 if name == 'index.html': page.screenshot(path=str(shots/'home.png'))
                 if name == '06_embed.html': page.screenshot(path=str(shots/'06_embed.png'))
                 hangul = page.evaluate(_HANGUL)   # Korean in the prose: two different syllables must draw differently (a missing font draws boxes)
@@ -145,8 +145,10 @@ def test_checks_fold_and_page_toc():
     assert m.split_checks('x = 1; assert x') == ('x = 1; assert x', '')                # sharing a line with code: shown as it is
     assert m.split_checks('%time x = 1\nassert x') == ('%time x = 1\nassert x', '')     # IPython syntax: shown as it is
     assert m.imports_only('import os\nfrom x import y\n_log = logging.getLogger("a")') and not m.imports_only('import os\nX = 1')
-    toc = m.page_toc('<h1 id="t">T</h1><h2 id="a">A<a class="anchor-link" href="#a">¶</a></h2><h3 id="b">B <code>c</code></h3>')
+    toc = m.page_toc('<h1 id="t">T</h1><h2 id="a">A<a data-pagefind-ignore class="anchor-link" href="#a">¶</a></h2><h3 id="b">B <code>c</code></h3>')
     assert '<li class="h2"><a href="#a">A</a></li><li class="h3"><a href="#b">B c</a></li>' in toc, toc
+    nav = m._nav([('a.html', 'A', 'a.ipynb'), ('b.html', 'B', 'b.ipynb')], 'b.html', toc)
+    assert nav.index('b.html') < nav.index('pagetoc') and nav.count('pagetoc') == 1, nav   # opened under the current chapter only
     assert m.page_toc('<h2 id="a">A</h2>') == ''                                        # one heading: no TOC
 
 def test_saved_stderr_is_sorted():
@@ -160,7 +162,7 @@ def test_saved_stderr_is_sorted():
     assert o.clean_stderr(err) == 'training: 100%|██████████| 8/8 [00:10<00:00,  1.3s/it, loss=2.1]\nUserWarning: 36 queries collide\nstep 3: the gradient norm is nan'
     cells = [{'outputs': [{'output_type': 'stream', 'name': 'stderr', 'text': 'Loading weights: 100%|█| 1/1 [00:00<00:00]\n'},
                           {'output_type': 'stream', 'name': 'stderr', 'text': err}]}]
-    assert o.clean_outputs(cells) == 5 and [x['name'] for x in cells[0]['outputs']] == ['stdout']
+    assert o.clean_outputs(cells) == 6 and [x['name'] for x in cells[0]['outputs']] == ['stdout']
     nbs = sorted((ROOT/'nbs').glob('*.ipynb'))
     left = [(p.name, c.get('id')) for p in nbs for c in json.loads(p.read_text())['cells'] for x in c.get('outputs', []) if x.get('name') == 'stderr']
     assert not left, f'saved stderr not sorted (scripts/outputs.py --clean): {left[:5]}'
