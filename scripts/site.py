@@ -96,10 +96,9 @@ def split_checks(src):
     try: body = ast.parse(src).body
     except SyntaxError: return src, ''                    # IPython syntax: shown as it is
     lines = src.splitlines()
-    spans = [(n.lineno - 1, n.end_lineno) for n in body if _is_check(n)]
-    if not spans: return src, ''
-    taken = {i for a, b in spans for i in range(a, b)}
-    if any(lines[a][:n.col_offset].strip() for n in body if _is_check(n) for a in [n.lineno - 1]):   # shares a line with other code (`x = 1; assert x`)
+    rows = lambda n: set(range(n.lineno - 1, n.end_lineno))
+    taken = set().union(*(rows(n) for n in body if _is_check(n)))
+    if not taken or taken & set().union(*(rows(n) for n in body if not _is_check(n))):   # a line shared with other code (`x = 1; assert x`)
         return src, ''
     code = '\n'.join(l for i, l in enumerate(lines) if i not in taken)
     return re.sub(r'\n{3,}', '\n\n', code).strip('\n'), '\n'.join(lines[i] for i in sorted(taken))

@@ -143,6 +143,7 @@ def test_checks_fold_and_page_toc():
     assert code == 'x = 1\nfor i in range(2):\n    assert i < 2\nprint(x)', code      # a check inside a loop stays
     assert checks == 'test_eq(x,\n        1)   # one\nassert x', checks
     assert m.split_checks('x = 1; assert x') == ('x = 1; assert x', '')                # sharing a line with code: shown as it is
+    assert m.split_checks('assert x; y = 1\nassert y') == ('assert x; y = 1\nassert y', '')   # ... whichever comes first
     assert m.split_checks('%time x = 1\nassert x') == ('%time x = 1\nassert x', '')     # IPython syntax: shown as it is
     assert m.imports_only('import os\nfrom x import y\n_log = logging.getLogger("a")') and not m.imports_only('import os\nX = 1')
     toc = m.page_toc('<h1 id="t">T</h1><h2 id="a">A<a data-pagefind-ignore class="anchor-link" href="#a">¶</a></h2><h3 id="b">B <code>c</code></h3>')
