@@ -7,19 +7,19 @@ __all__ = ['MERGES', 'GGUF_CONVERTER', 'GGUF_TYPES', 'SHOWCASE', 'LoraSpec', 'de
            'SFTArgs', 'is_installed', 'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'plot_losses', 'pack_dataset',
            'SFTResult', 'prepare_sft_data', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights',
            'is_prequantized', 'merge_and_save', 'gguf_converter', 'export_gguf', 'ollama_modelfile',
-           'generation_prompt', 'generate']
+           'generation_prompt', 'generate', 'answer_nll', 'Ablation', 'lora_ablation']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, contextlib, copy, functools, importlib.util, json, logging, math, os, re, shutil, tempfile, time, warnings
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
-import torch
+import numpy as np, torch
 from trl import SFTConfig
-from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, settle_memory
+from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, settle_memory, load_chat_model
 from .lora import ALL_LINEAR, token_rows, language_model_targets
 from .chat import standardize_chats, end_of_turn_token, as_chat_rows
-from .masking import mask_dataset, MaskCollator, IGNORE_INDEX
-from .runs import FiniteGuard, RunReport, lock_run, start_run, fingerprint
+from .masking import mask_dataset, mask_assistant_turns, MaskCollator, IGNORE_INDEX
+from .runs import FiniteGuard, NonFiniteError, RunReport, lock_run, start_run, fingerprint
 from .runs import LossLog, LossBar   # moved to runs; kept importable here
 from .data import GRAMMAR_PAIRS, FORMAT_RE, GRAMMAR_KINDS, N_TEST_PER_KIND, grammar_chats, format_compliance   # moved to data;
 from .data import grammar_set, score_answers, synthetic_chats                                                 # kept importable here
@@ -35,7 +35,8 @@ class LoraSpec:
     dropout: float = 0.0
     target_modules: list = field(default_factory=lambda: list(ALL_LINEAR))
     modules_to_save: list | None = None  # whole matrices to train as well, e.g. ['embed_tokens', 'lm_head']; rarely needed (see below)
-    use_rslora: bool = False
+    use_rslora: bool = False             # scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA)
+    use_dora: bool = False               # DoRA: a learned magnitude per output row, LoRA for the direction
     trainable_token_indices: list | dict | None = None  # train only these rows of the embeddings (ids, or token strings), e.g. added tokens
     ensure_weight_tying: bool = False    # a tied model keeps embeddings and LM head as one matrix in `modules_to_save`
     def token_ids(self, tokenizer=None):
@@ -64,7 +65,7 @@ class LoraSpec:
             rows = {'embed_tokens': rows, 'lm_head': rows}     # an untied head has its own rows for these tokens: train both
         return LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout, target_modules=targets,
                           modules_to_save=list(self.modules_to_save) if self.modules_to_save else None,   # peft edits the list it is given
-                          use_rslora=self.use_rslora, bias='none', task_type=task_type,
+                          use_rslora=self.use_rslora, use_dora=self.use_dora, bias='none', task_type=task_type,
                           trainable_token_indices=rows, ensure_weight_tying=self.ensure_weight_tying)
 
 def default_optim(
@@ -403,7 +404,8 @@ def _sft_run_id(train_ds, lora, args):
             for b in chunk.buffers():
                 if b is not None: h.update(memoryview(b))
     keep = ('max_length', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'last_turn_only', 'mask_strategy', 'packing', 'padding_free', 'seed')
-    return fingerprint(h.hexdigest(), asdict(lora), {k: getattr(args, k) for k in keep})
+    spec = {k: v for k, v in asdict(lora).items() if k != 'use_dora' or v}      # without use_dora=False, runs from before it still resume
+    return fingerprint(h.hexdigest(), spec, {k: getattr(args, k) for k in keep})
 
 def _warmup(args, n_rows, world):
     "Warmup steps that leave the learning rate time to reach `lr`: fewer than the run's steps."
@@ -466,6 +468,7 @@ def _packed(train_ds, eval_ds, args):
 def _with_adapter(model, tokenizer, lora, args, backend):
     "`(model, peft_config)`: Unsloth builds its own PEFT model; for the others TRL gets a `LoraConfig`."
     if backend != 'unsloth': return model, lora.to_peft(model=model, tokenizer=tokenizer)
+    if lora.use_dora: raise ValueError("LoraSpec.use_dora: Unsloth's adapters are plain LoRA; use backend 'hf' or 'qlora' for DoRA")
     from unsloth import FastLanguageModel
     return FastLanguageModel.get_peft_model(model, r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                             target_modules=lora.target_modules, modules_to_save=lora.modules_to_save,
@@ -821,3 +824,172 @@ def generate(
 # %% ../nbs/05_sft.ipynb #bb1f298f
 # the full CPU run of the showcase: 05_sft's slow cell and `finetune_nb demo` use it
 SHOWCASE = dict(max_steps=120, per_device_batch=2, grad_accum=2, lr=1e-3, warmup_steps=5, max_length=128)
+
+# %% ../nbs/05_sft.ipynb #9f8d9b42
+def answer_nll(
+    model,            # a causal LM (a PEFT model too)
+    tokenizer,        # its tokenizer, with a chat template
+    rows,             # chat rows (`messages`): each is scored on its assistant answers and their end-of-turn tokens
+    max_length=None,  # truncate each chat to this many tokens
+)->list:
+    "Per row: the mean negative log-likelihood (nats per token) of its assistant answers, teacher-forced (default masking)."
+    was_training = model.training; model.eval(); dev = next(model.parameters()).device; out = []
+    try:
+        with torch.no_grad():
+            for i, r in enumerate(rows):
+                if not isinstance(r, dict) or 'messages' not in r: raise DataError(f'answer_nll: row {i} has no "messages" field')
+                try: enc = mask_assistant_turns(tokenizer, r['messages'], max_length)
+                except DataError as e: raise DataError(f'answer_nll: row {i}: {e}') from None
+                if all(l == IGNORE_INDEX for l in enc['labels'][1:]):
+                    raise DataError(f'answer_nll: row {i} has no assistant tokens to score (after max_length={max_length})')
+                ids, labels = (torch.tensor([enc[k]], device=dev) for k in ('input_ids', 'labels'))
+                out.append(float(model(input_ids=ids, labels=labels, use_cache=False).loss))
+    finally:
+        if was_training: model.train()
+    return out
+
+@dataclass
+class Ablation:
+    "Held-out answer NLL per recipe, seed and row (`lora_ablation`), and which differences between recipes are beyond noise."
+    nll: dict                   # {recipe: {seed: [NLL per held-out row]}}
+    units: list                 # each row's unit for the bootstrap (rows that share a unit are resampled together)
+    seconds: dict = field(default_factory=dict)   # {recipe: mean training seconds per run}
+    failed: dict = field(default_factory=dict)    # {recipe: why it has no score}, e.g. a run whose loss went non-finite
+    trainable: dict = field(default_factory=dict) # {recipe: trainable parameters}
+    def __post_init__(self):
+        for name, runs in self.nll.items():
+            if bad := [s for s, v in runs.items() if len(v) != len(self.units)]:
+                raise ValueError(f'Ablation: recipe {name!r}, seeds {bad}: the NLL lists do not match the {len(self.units)} held-out rows')
+    def _check(self, name):
+        if name not in self.nll: raise ValueError(f'Ablation: no recipe {name!r}' + (f' ({self.failed[name]})' if name in self.failed else f'; the recipes are {sorted(self.nll)}'))
+    def _seed_means(self, name): self._check(name); return [float(np.mean(v)) for v in self.nll[name].values()]
+    def mean(self, name)->float:
+        "The recipe's NLL: every held-out row and seed weighted equally."
+        return float(np.mean(self._seed_means(name)))
+    def seed_sd(self, name)->float:
+        "The standard deviation of the recipe's NLL between seeds (NaN with one seed)."
+        m = self._seed_means(name)
+        return float(np.std(m, ddof=1)) if len(m) > 1 else float('nan')
+    def _per_unit(self, name):
+        "`(mean NLL per unit, rows per unit)`, averaged over seeds; units in order of first appearance."
+        self._check(name)
+        key = {k: j for j, k in enumerate(dict.fromkeys(self.units))}
+        inv = np.array([key[k] for k in self.units])
+        n = np.bincount(inv)
+        return np.bincount(inv, np.mean(list(self.nll[name].values()), axis=0)) / n, n
+    def compare(self,
+                a, b,            # two recipe names: the difference is b - a
+                n_boot=10_000,
+                seed=0,
+               )->dict:
+        "`b` minus `a` in NLL (negative: `b` is better), its 95% paired-bootstrap CI over held-out units, and a verdict."
+        from finetune_nb.metrics import bootstrap_ci
+        (pb, n), (pa, _) = self._per_unit(b), self._per_unit(a)
+        d = (pb - pa) * n / n.mean()           # weighted by rows per unit: d.mean() is mean(b) - mean(a)
+        lo, hi = bootstrap_ci(d, n_boot, seed)
+        ka, kb = len(self.nll[a]), len(self.nll[b])
+        noise = 2 * math.sqrt(self.seed_sd(a) ** 2 / ka + self.seed_sd(b) ** 2 / kb)   # two standard errors of the difference, from the seeds
+        diff = float(d.mean())
+        if not (lo > 0 or hi < 0): verdict = 'within noise: the CI includes 0'
+        elif math.isnan(noise): verdict = 'not decided: one seed, so the noise between seeds is not measured'
+        elif abs(diff) <= noise: verdict = f'within noise: no larger than the spread between seeds ({noise:.3f})'
+        else: verdict = f'beyond noise: {b if diff < 0 else a} is better'
+        return dict(a=a, b=b, diff=diff, ci=(lo, hi), seed_noise=noise, units=len(n), verdict=verdict)
+    def table(self,
+              baseline=None,    # the recipe the others are compared with (default: the first)
+             )->str:
+        "Markdown: each recipe's NLL (and per seed) and, against `baseline`, the difference with its CI and verdict."
+        baseline = baseline or next(iter(self.nll)); self._check(baseline)
+        n_units = len(dict.fromkeys(self.units)); k = len(self.nll) - 1
+        head = (f'{len(self.units)} held-out rows in {n_units} units; 95% paired bootstrap over units. *Beyond noise*: the CI '
+                f'excludes 0 and the difference is larger than two standard errors of the seeds. {k} comparisons at 95%: about '
+                f'{k / 20:.1f} would pass by chance alone.\n\n'
+                f'| recipe | trainable | held-out NLL | per seed | vs {baseline} (95% CI) | verdict | training s/run |\n|---|---|---|---|---|---|---|')
+        rows = []
+        for n in sorted(self.nll, key=self.mean):
+            c = self.compare(baseline, n) if n != baseline else None
+            vs = f"{c['diff']:+.3f} ({c['ci'][0]:+.3f} to {c['ci'][1]:+.3f})" if c else '(baseline)'
+            tr, secs = f'{self.trainable[n] / 1e6:.2f}M' if n in self.trainable else '', f'{self.seconds[n]:.0f}' if n in self.seconds else ''
+            rows.append(f"| {n} | {tr} | {self.mean(n):.3f} | {', '.join(f'{x:.3f}' for x in self._seed_means(n))} | {vs} | "
+                        f"{c['verdict'] if c else ''} | {secs} |")
+        rows += [f'| {n} | | | | | {why} | |' for n, why in self.failed.items()]
+        return head + '\n' + '\n'.join(rows)
+    def _repr_markdown_(self): return self.table()
+    def plot(self, ax=None):
+        "Each recipe's mean NLL, with its seeds as dots: recipes whose dots overlap are not told apart by this run."
+        import matplotlib.pyplot as plt
+        if ax is None: _, ax = plt.subplots(figsize=(7, 0.35 * len(self.nll) + 1))
+        names = sorted(self.nll, key=self.mean, reverse=True)
+        for i, n in enumerate(names):
+            ax.barh(i, self.mean(n), color='tab:blue', alpha=.35)
+            ax.plot(self._seed_means(n), [i] * len(self.nll[n]), 'o', color='tab:blue')
+        ax.set_yticks(range(len(names)), names); ax.set_xlabel('held-out answer NLL (nats/token, lower is better)')
+        return ax
+
+def _ablation_recipes(recipes, seeds, out, args):
+    "Each recipe as `(name, lora, SFTArgs overrides)`, all checked before the first run."
+    if not seeds or len(set(seeds)) != len(seeds): raise ValueError(f'lora_ablation: seeds must be distinct and at least one, got {seeds!r}')
+    if clash := {'output_dir', 'seed'} & set(args): raise ValueError(f'lora_ablation: {sorted(clash)} are set per run, not shared')
+    checked = []
+    for name, spec in recipes.items():
+        if not isinstance(name, str) or not re.fullmatch(r'\w[\w.+=-]*', name):
+            raise ValueError(f'lora_ablation: recipe name {name!r} is used as a folder name: a letter or digit, then letters, digits, _ . + = -')
+        spec = dict(spec); lora = spec.pop('lora', LoraSpec())
+        if not isinstance(lora, LoraSpec): raise ValueError(f'lora_ablation: recipe {name!r}: lora must be a LoraSpec, got {type(lora).__name__}')
+        if clash := {'output_dir', 'seed'} & set(spec): raise ValueError(f'lora_ablation: recipe {name!r}: {sorted(clash)} are set per run')
+        try: SFTArgs(output_dir=str(out/name), **{**args, **spec})
+        except (TypeError, ValueError) as e: raise type(e)(f'lora_ablation: recipe {name!r}: {e}') from None
+        checked.append((name, lora, spec))
+    return checked
+
+def _ablation_run(f, key, train, model, lora, run_args):
+    "One recipe and seed: its result read back when `f` holds one for the same `key`, else trained, scored and written."
+    if f.is_file():
+        try: r = json.loads(f.read_text())
+        except json.JSONDecodeError as e: raise DataError(f'{f}: unreadable result ({e.msg}): delete it to train this run again') from None
+        if r.get('key') == key: return r
+        _log.info(f'[ablation] {f} was written for other settings or data: training again')
+    m, tok = load_chat_model(model, device='cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        pm, res = train_sft(m, tok, train['rows'], lora=lora, args=SFTArgs(output_dir=str(f.parent), **run_args), backend='hf')
+        r = {'key': key, 'nll': answer_nll(pm, tok, train['test']), 'seconds': res.runtime_s, 'trainable': res.trainable_params}
+    except NonFiniteError as e: r = {'key': key, 'error': f'diverged: {e}'}
+    dev = next(m.parameters()).device
+    del m; pm = res = None; settle_memory(dev)      # one model at a time
+    with atomic_open(f) as fh: json.dump(r, fh)
+    return r
+
+def lora_ablation(
+    recipes:dict,          # {name: {'lora': LoraSpec(...), **SFTArgs overrides}}; the name is the recipe's folder
+    train_rows,            # chat rows for `train_sft` (or a JSONL path)
+    test_rows,             # held-out chat rows (or a JSONL path); all or none carry 'unit' (rows resampled together, e.g. the two orders of a pair)
+    model='smollm2',       # a name or folder for `load_chat_model`; a fresh copy is trained per run
+    seeds=(0, 1),
+    out='runs/ablation',   # one folder per recipe and seed; a finished run for the same settings and data is read back, so a re-run resumes
+    **args,                # SFTArgs shared by every run (max_steps, lr, ...)
+)->Ablation:
+    "Train each recipe with each seed on `train_rows`; score each on `test_rows` by `answer_nll`."
+    out = Path(out)
+    rows = read_jsonl(train_rows) if isinstance(train_rows, (str, Path)) else list(train_rows)
+    test = read_jsonl(test_rows) if isinstance(test_rows, (str, Path)) else list(test_rows)
+    if not test: raise ValueError('lora_ablation: test_rows is empty: nothing to score')
+    with_unit = [i for i, r in enumerate(test) if isinstance(r, dict) and 'unit' in r]
+    if with_unit and len(with_unit) != len(test):
+        raise ValueError(f"lora_ablation: {len(test) - len(with_unit)} of {len(test)} test rows have no 'unit' (first: row "
+                         f"{next(i for i in range(len(test)) if i not in set(with_unit))}): give every row one, or none")
+    data_key = fingerprint(str(model), rows, test)
+    nll, secs, failed, trainable = {}, {}, {}, {}
+    for name, lora, spec in _ablation_recipes(recipes, seeds, out, args):
+        runs = {}
+        for s in seeds:
+            run_args = {**args, **spec, 'seed': s}
+            r = _ablation_run(out/name/f'seed-{s}'/'answer_nll.json', fingerprint(data_key, asdict(lora), run_args),
+                              {'rows': rows, 'test': test}, model, lora, run_args)
+            if 'error' in r: failed[name] = f"seed {s}: {r['error']}"; _log.info(f'[ablation] {name} seed {s}: {r["error"]}'); break
+            runs[s] = r
+            _log.info(f'[ablation] {name} seed {s}: held-out NLL {np.mean(r["nll"]):.3f} ({r["seconds"]:.0f} s)')
+        if name in failed: continue
+        nll[name] = {s: r['nll'] for s, r in runs.items()}; secs[name] = float(np.mean([r['seconds'] for r in runs.values()]))
+        if 'trainable' in runs[seeds[0]]: trainable[name] = runs[seeds[0]]['trainable']
+    return Ablation(nll, [r['unit'] for r in test] if with_unit else list(range(len(test))), secs, failed, trainable)
+

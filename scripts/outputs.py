@@ -1,6 +1,7 @@
 """Execute notebooks and save their outputs, so a learner reads results before running anything.
 
     .venv/bin/python scripts/outputs.py nbs/05_sft.ipynb [more.ipynb ...] [--slow] [--cuda]
+    .venv/bin/python scripts/outputs.py nbs/05_sft.ipynb --slow-cells ID,ID   # these slow cells only (by cell id)
     .venv/bin/python scripts/outputs.py nbs/*.ipynb --count     # how many code cells carry outputs; runs nothing
 
 Cells run in order in one kernel (execnb), from the notebook's folder, as `nbdev_test` runs them. Cells flagged
@@ -68,14 +69,14 @@ def clean_outputs(cells):
         if 'outputs' in c: c['outputs'] = outs
     return dropped
 
-def refresh(path, slow=False, cuda=False):
+def refresh(path, slow=False, cuda=False, slow_cells=()):
     path = Path(path).resolve()
     nb = read_nb(path)
     skip = {'cuda'} - ({'cuda'} if cuda else set()) | ({'slow'} - ({'slow'} if slow else set()))
     keep = {}
     for i, c in enumerate(nb.cells):
         f = _flags(c.source) if c.cell_type == 'code' else set()
-        if c.cell_type == 'code' and (f & skip or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
+        if c.cell_type == 'code' and ((f & skip and not (f <= {'slow'} | {'export'} and c.get('id') in slow_cells)) or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
             keep[i] = c.get('outputs', [])
             c.source = '#| skip\n' + c.source          # executed as a no-op below
     # execnb drops *all* printed output of a cell whose last line ends with ';' (Jupyter drops only the result), so such
@@ -108,6 +109,7 @@ def count(paths):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('nbs', nargs='+'); p.add_argument('--slow', action='store_true'); p.add_argument('--cuda', action='store_true')
+    p.add_argument('--slow-cells', default='', help='ids of the `#| slow` cells to run (the other slow cells keep their outputs)')
     p.add_argument('--count', action='store_true', help='only count the code cells with outputs')
     p.add_argument('--clean', action='store_true', help="only sort the saved outputs' stderr (clean_stderr); runs nothing")
     a = p.parse_args()
@@ -116,4 +118,4 @@ if __name__ == '__main__':
         for n in a.nbs:
             nb = read_nb(n); d = clean_outputs(nb.cells); write_nb(nb, n); print(f'{Path(n).name}: {d} stderr lines dropped')
     else:
-        for n in a.nbs: refresh(n, a.slow, a.cuda)
+        for n in a.nbs: refresh(n, a.slow, a.cuda, set(filter(None, a.slow_cells.split(','))))
