@@ -942,20 +942,23 @@ def _ablation_recipes(recipes, seeds, out, args):
         checked.append((name, lora, spec))
     return checked
 
-def _ablation_run(f, key, train, model, lora, run_args):
+def _train_and_score(model, device, rows, test, lora, args)->dict:
+    "Train a fresh copy of `model` on `rows` and score it on `test`; its weights are garbage once this returns."
+    m, tok = load_chat_model(model, device=device)
+    try: pm, res = train_sft(m, tok, rows, lora=lora, args=args, backend='hf')
+    except NonFiniteError as e: return {'error': f'diverged: {e}'}
+    return {'nll': answer_nll(pm, tok, test), 'seconds': res.runtime_s, 'trainable': res.trainable_params}
+
+def _ablation_run(f, key, model, lora, run_args, rows, test):
     "One recipe and seed: its result read back when `f` holds one for the same `key`, else trained, scored and written."
     if f.is_file():
         try: r = json.loads(f.read_text())
         except json.JSONDecodeError as e: raise DataError(f'{f}: unreadable result ({e.msg}): delete it to train this run again') from None
         if r.get('key') == key: return r
         _log.info(f'[ablation] {f} was written for other settings or data: training again')
-    m, tok = load_chat_model(model, device='cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        pm, res = train_sft(m, tok, train['rows'], lora=lora, args=SFTArgs(output_dir=str(f.parent), **run_args), backend='hf')
-        r = {'key': key, 'nll': answer_nll(pm, tok, train['test']), 'seconds': res.runtime_s, 'trainable': res.trainable_params}
-    except NonFiniteError as e: r = {'key': key, 'error': f'diverged: {e}'}
-    dev = next(m.parameters()).device
-    del m; pm = res = None; settle_memory(dev)      # one model at a time
+    dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    r = {'key': key, **_train_and_score(model, dev, rows, test, lora, SFTArgs(output_dir=str(f.parent), **run_args))}
+    settle_memory(dev)                              # one model at a time
     with atomic_open(f) as fh: json.dump(r, fh)
     return r
 
@@ -973,10 +976,10 @@ def lora_ablation(
     rows = read_jsonl(train_rows) if isinstance(train_rows, (str, Path)) else list(train_rows)
     test = read_jsonl(test_rows) if isinstance(test_rows, (str, Path)) else list(test_rows)
     if not test: raise ValueError('lora_ablation: test_rows is empty: nothing to score')
-    with_unit = [i for i, r in enumerate(test) if isinstance(r, dict) and 'unit' in r]
-    if with_unit and len(with_unit) != len(test):
-        raise ValueError(f"lora_ablation: {len(test) - len(with_unit)} of {len(test)} test rows have no 'unit' (first: row "
-                         f"{next(i for i in range(len(test)) if i not in set(with_unit))}): give every row one, or none")
+    no_unit = [i for i, r in enumerate(test) if not (isinstance(r, dict) and 'unit' in r)]
+    with_unit = not no_unit
+    if no_unit and len(no_unit) != len(test):
+        raise ValueError(f"lora_ablation: {len(no_unit)} of {len(test)} test rows have no 'unit' (first: row {no_unit[0]}): give every row one, or none")
     data_key = fingerprint(str(model), rows, test)
     nll, secs, failed, trainable = {}, {}, {}, {}
     for name, lora, spec in _ablation_recipes(recipes, seeds, out, args):
@@ -984,12 +987,12 @@ def lora_ablation(
         for s in seeds:
             run_args = {**args, **spec, 'seed': s}
             r = _ablation_run(out/name/f'seed-{s}'/'answer_nll.json', fingerprint(data_key, asdict(lora), run_args),
-                              {'rows': rows, 'test': test}, model, lora, run_args)
+                              model, lora, run_args, rows, test)
             if 'error' in r: failed[name] = f"seed {s}: {r['error']}"; _log.info(f'[ablation] {name} seed {s}: {r["error"]}'); break
             runs[s] = r
             _log.info(f'[ablation] {name} seed {s}: held-out NLL {np.mean(r["nll"]):.3f} ({r["seconds"]:.0f} s)')
         if name in failed: continue
         nll[name] = {s: r['nll'] for s, r in runs.items()}; secs[name] = float(np.mean([r['seconds'] for r in runs.values()]))
-        if 'trainable' in runs[seeds[0]]: trainable[name] = runs[seeds[0]]['trainable']
+        trainable[name] = runs[seeds[0]]['trainable']
     return Ablation(nll, [r['unit'] for r in test] if with_unit else list(range(len(test))), secs, failed, trainable)
 

@@ -76,7 +76,7 @@ def refresh(path, slow=False, cuda=False, slow_cells=()):
     keep = {}
     for i, c in enumerate(nb.cells):
         f = _flags(c.source) if c.cell_type == 'code' else set()
-        if c.cell_type == 'code' and ((f & skip and not (f <= {'slow'} | {'export'} and c.get('id') in slow_cells)) or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
+        if c.cell_type == 'code' and ((f & skip and not ('cuda' not in f and c.get('id') in slow_cells)) or 'eval:' in c.source and re.search(r'#\|\s*eval:\s*false', c.source)):
             keep[i] = c.get('outputs', [])
             c.source = '#| skip\n' + c.source          # executed as a no-op below
     # execnb drops *all* printed output of a cell whose last line ends with ';' (Jupyter drops only the result), so such
