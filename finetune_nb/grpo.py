@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['DEFAULT_REWARDS', 'GRPO_SHOWCASE', 'format_reward', 'choice_reward', 'reason_reward', 'group_advantages', 'grpo_rows',
            'LoraGRPOConfig', 'GRPOArgs', 'RewardLog', 'RewardBar', 'GRPOResult', 'train_grpo', 'plot_rewards',
-           'grammar_answers', 'generation_memory']
+           'grammar_answers', 'larger_reward', 'mentions_larger_reward', 'generate_batch', 'HeldOutEval',
+           'plot_heldout', 'generation_memory']
 
 # %% ../nbs/05a_grpo.ipynb #d780b256
 import copy, json, math, re, time
@@ -16,7 +17,8 @@ from transformers import TrainerCallback
 from trl import GRPOConfig
 from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard, LossBar, RunReport
-from .sft import LoraSpec, OldNames, generate, default_optim, is_installed
+from .sft import LoraSpec, OldNames, generate, generation_prompt, default_optim, is_installed
+from .chat import end_of_turn_token
 from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
@@ -218,6 +220,7 @@ def train_grpo(
     rewards=None,          # reward functions (default `DEFAULT_REWARDS`: format, choice, reason)
     lora:LoraSpec=None,    # a new adapter for a plain model (default `LoraSpec()`); not with a PeftModel
     args:GRPOArgs=None,
+    callbacks=None,        # more `TrainerCallback`s, e.g. `HeldOutEval`
 ):
     "Reinforce `rows`' verifiable rewards with TRL's `GRPOTrainer` on a LoRA adapter; return `(peft_model, GRPOResult)`."
     from trl import GRPOTrainer
@@ -238,7 +241,7 @@ def train_grpo(
     out = Path(args.output_dir); out.mkdir(parents=True, exist_ok=True)
     samples, log, run = [], RewardLog(out/'grpo_log.json'), RunReport(model, out/'grpo_result.json', RewardBar())
     trainer = run.attach(GRPOTrainer(model=model, reward_funcs=[_Recorded(f, samples) for f in rewards], args=_grpo_config(args, out, tokenizer),
-                                     train_dataset=ds, processing_class=tokenizer, callbacks=[FiniteGuard(zero_grad=False), log],   # a non-finite step stops the run (04a_runs)
+                                     train_dataset=ds, processing_class=tokenizer, callbacks=[FiniteGuard(zero_grad=False), log, *(callbacks or [])],   # a non-finite step stops the run (04a_runs)
                                      peft_config=None if continuing else (lora or LoraSpec()).to_peft(model=model, tokenizer=tokenizer)))
     run.train(trainer)
     res = GRPOResult(trainer.state.global_step, log.rows, samples, run.runtime_s, run.memory, str(out), template_options(tokenizer))
@@ -282,6 +285,83 @@ def grammar_answers(
 )->list:
     "Greedy answers to each row's question (its messages up to the answer)."
     return [generate(model, tokenizer, grpo_rows([r])[0]['prompt'], max_new_tokens=max_new_tokens) for r in rows]
+
+# %% ../nbs/05a_grpo.ipynb #9d62d9b1
+def _numbers(text): return [float(x) for x in re.findall(r'-?\d+(?:\.\d+)?', text)]
+
+def larger_reward(
+    completions,   # replies (strings or message lists)
+    **kw,          # needs `answer` (`larger_number_set`)
+)->list:
+    "1 when the reply's only number is `answer`, else 0: an empty reply, one that also names the smaller number, or a wrong number get 0."
+    ans = _column(kw, 'answer', len(completions))
+    return [float(_numbers(_text(c)) == [float(a)]) for c, a in zip(completions, ans)]
+
+def mentions_larger_reward(
+    completions,
+    **kw,          # needs `answer`
+)->list:
+    "1 when `answer` appears anywhere in the reply. Gameable: a reply that names both numbers always earns it."
+    ans = _column(kw, 'answer', len(completions))
+    return [float(float(a) in _numbers(_text(c))) for c, a in zip(completions, ans)]
+
+@torch.no_grad()
+def generate_batch(
+    model, tokenizer,
+    prompts,              # conversations, each ending with a user turn
+    max_new_tokens=16,
+    batch_size=50,
+)->list:
+    "Greedy replies to many conversations at once: each prompt rendered and tokenised as `generate` does, then left-padded."
+    was = model.training; model.eval(); out = []
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    stop = list({tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(end_of_turn_token(tokenizer))})      # as `generate` stops
+    dev = next(model.parameters()).device
+    try:
+        for s in range(0, len(prompts), batch_size):
+            ids = [generation_prompt(tokenizer, m)['input_ids'][0].tolist() for m in prompts[s:s + batch_size]]
+            n = max(map(len, ids))
+            x = torch.tensor([[pad] * (n - len(i)) + i for i in ids], device=dev)
+            att = torch.tensor([[0] * (n - len(i)) + [1] * len(i) for i in ids], device=dev)
+            g = model.generate(input_ids=x, attention_mask=att, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=stop)
+            out += tokenizer.batch_decode(g[:, n:], skip_special_tokens=True)
+    finally:
+        if was: model.train()
+    return [o.strip() for o in out]
+
+class HeldOutEval(TrainerCallback):
+    "Before training and every `every` steps, greedy replies to held-out rows scored by `reward`: `.history` = [{step, score, scores, replies}]."
+    def __init__(self, tokenizer, rows, reward, every=10, max_new_tokens=16, path=None):
+        if not rows: raise DataError('HeldOutEval: no held-out rows')
+        if not whole_number(every): raise ValueError(f'every must be a positive whole number, not {every!r}')
+        self.tok, self.rows, self.reward, self.every, self.n, self.path, self.history = tokenizer, grpo_rows(rows), reward, every, max_new_tokens, path, []
+    def evaluate(self, model, step):
+        replies = generate_batch(model, self.tok, [r['prompt'] for r in self.rows], self.n)
+        s = [float(x) for x in self.reward(replies, **{k: [r.get(k) for r in self.rows] for k in self.rows[0] if k != 'prompt'})]
+        self.history.append({'step': step, 'score': sum(s) / len(s), 'scores': s, 'replies': replies})
+        if self.path:
+            with atomic_open(self.path) as f: json.dump(self.history, f)
+    def on_train_begin(self, args, state, control, model=None, **kw):
+        if state.is_world_process_zero: self.evaluate(model, state.global_step)
+    def on_step_end(self, args, state, control, model=None, **kw):
+        if state.is_world_process_zero and state.global_step % self.every == 0: self.evaluate(model, state.global_step)
+
+def plot_heldout(
+    runs,          # {name: (GRPOResult, HeldOutEval)}
+):
+    "Three panels per run: the training reward, `frac_reward_zero_std`, and the held-out score."
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for name, (res, ev) in runs.items():
+        steps = [r['step'] for r in res.log]
+        axes[0].plot(steps, [r['reward'] for r in res.log], label=name)
+        axes[1].plot(steps, [r.get('frac_reward_zero_std', float('nan')) for r in res.log], label=name)
+        axes[2].plot([h['step'] for h in ev.history], [h['score'] for h in ev.history], marker='o', label=name)
+    for ax, t in zip(axes, ('training reward (its own reward)', 'frac_reward_zero_std (no gradient)', 'held-out score (only the larger number)')):
+        ax.set_title(t, fontsize=10); ax.set_xlabel('step'); ax.grid(alpha=.3); ax.set_ylim(-0.03, 1.03)
+    axes[2].legend(fontsize=8)
+    plt.tight_layout()
+    return axes
 
 # %% ../nbs/05a_grpo.ipynb #7d7d1934
 # the CPU showcase: 05a's slow cell runs it after `sft.SHOWCASE`
