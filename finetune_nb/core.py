@@ -7,10 +7,10 @@ __all__ = ['logger', 'DataError', 'read_jsonl', 'show_error', 'PlainHandler', 'a
            'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'cpu_bf16', 'bf16_pays', 'cli_field',
            'whole_number', 'finite_number', 'MemorySnapshot', 'settle_memory', 'memory_snapshot', 'MemoryReport',
            'memory_report', 'packaged_model', 'resolve_model', 'load_pretrained', 'load_chat_model',
-           'load_embedding_model']
+           'write_folder_once', 'gguf_folder', 'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
-import copy, functools, logging, math, os, re, json, random, sys, tempfile, importlib.util, time, platform
+import copy, functools, logging, math, os, re, json, random, shutil, sys, tempfile, importlib.util, time, platform
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
@@ -349,16 +349,51 @@ def load_chat_model(
     name_or_path='smollm2',  # 'smollm2', a .gguf file, a local folder, or a hub id
     dtype=None,              # defaults to `default_dtype(device)`
     device=None,             # defaults to `pick_device()`
+    gguf_cache=True,         # a GGUF is read once into a float32 folder in the cache (`gguf_folder`) and loaded from there; False: read the GGUF
 ):
     "Load a causal LM and its tokenizer from a packaged name, GGUF file, folder or hub id."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     src, gguf, local = resolve_model(name_or_path, 'smollm2')
     device = torch.device(device or pick_device()); dtype = dtype or default_dtype(device)
+    if gguf and gguf_cache: src, gguf = gguf_folder(Path(src)/gguf), None
     kw = {'gguf_file': gguf} if gguf else {}
     tok = load_pretrained(AutoTokenizer, src, local, **kw)
     model = load_pretrained(AutoModelForCausalLM, src, local, dtype=dtype, **kw).to(device)
     if gguf: _forget_gguf(model)
     return model.eval(), tok
+
+# %% ../nbs/00_core.ipynb #e7a2c4d1
+def write_folder_once(
+    dest,    # the folder to produce
+    write,   # `write(tmp)` fills a temporary folder next to `dest`
+)->Path:
+    "`dest`, unless it already exists: written by `write` into a temporary sibling, then renamed into place (a concurrent writer's copy wins)."
+    dest = Path(dest)
+    if dest.is_dir(): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    except OSError:
+        if not dest.is_dir(): raise          # another process renamed its copy into place first: keep that one
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+def gguf_folder(
+    gguf_file,       # a .gguf file
+    cache_dir=None,  # default: `models` in the course's cache folder (`$FINETUNE_NB_CACHE`, else ~/.cache/finetune_nb)
+)->Path:
+    "A folder with a GGUF model's de-quantised weights (float32 safetensors) and its tokenizer, written once and reused."
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from finetune_nb.masking import default_cache_dir
+    f = Path(gguf_file)
+    if not f.is_file(): raise FileNotFoundError(f'{f}: no such GGUF file')
+    def write(tmp):
+        tok = load_pretrained(AutoTokenizer, f.parent, True, gguf_file=f.name)
+        model = _forget_gguf(load_pretrained(AutoModelForCausalLM, f.parent, True, gguf_file=f.name, dtype=torch.float32))
+        model.save_pretrained(tmp); tok.save_pretrained(tmp)
+    return write_folder_once(Path(cache_dir or default_cache_dir()/'models')/f'{f.stem}-{f.stat().st_size}-float32', write)
 
 # %% ../nbs/00_core.ipynb #31f48938
 def _forget_gguf(model):

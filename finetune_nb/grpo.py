@@ -17,8 +17,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig
 from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, memory_snapshot, memory_report, seed_everything, settle_memory
 from .runs import FiniteGuard, LossBar, RunReport
-from .sft import LoraSpec, OldNames, generate, generation_prompt, default_optim, is_installed
-from .chat import end_of_turn_token
+from .sft import LoraSpec, OldNames, generate, generation_prompt, stop_token_ids, default_optim, is_installed
 from .data import FORMAT_RE, score_answers, both_orders   # both_orders moved to data; kept importable here
 
 # %% ../nbs/05a_grpo.ipynb #d12255f4
@@ -315,7 +314,7 @@ def generate_batch(
     "Greedy replies to many conversations at once: each prompt rendered and tokenised as `generate` does, then left-padded."
     was = model.training; model.eval(); out = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    stop = list({tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(end_of_turn_token(tokenizer))})      # as `generate` stops
+    stop = stop_token_ids(tokenizer)      # as `generate` stops
     dev = next(model.parameters()).device
     try:
         for s in range(0, len(prompts), batch_size):

@@ -7,7 +7,7 @@ __all__ = ['MERGES', 'GGUF_CONVERTER', 'GGUF_TYPES', 'SHOWCASE', 'LoraSpec', 'de
            'SFTArgs', 'is_installed', 'pick_backend', 'sixteen_bit_copy', 'load_for_sft', 'plot_losses', 'pack_dataset',
            'SFTResult', 'prepare_sft_data', 'train_sft', 'save_adapter', 'load_adapter', 'dequantized_weights',
            'is_prequantized', 'merge_and_save', 'gguf_converter', 'export_gguf', 'ollama_modelfile',
-           'generation_prompt', 'generate', 'answer_nll', 'Ablation', 'lora_ablation']
+           'generation_prompt', 'stop_token_ids', 'generate', 'answer_nll', 'Ablation', 'lora_ablation']
 
 # %% ../nbs/05_sft.ipynb #e0979a42
 import bisect, contextlib, copy, functools, importlib.util, json, logging, math, os, re, shutil, tempfile, time, warnings
@@ -208,24 +208,15 @@ def sixteen_bit_copy(
     cache_dir=None,          # default: `models` in the course's cache folder (`masking.default_cache_dir`)
 )->Path:
     "A folder with a GGUF model's weights in 16 bit, written once (atomically) and reused: bitsandbytes quantises safetensors, not GGUF."
-    from finetune_nb.core import resolve_model, load_chat_model
+    from finetune_nb.core import resolve_model, load_chat_model, write_folder_once
+    from finetune_nb.masking import default_cache_dir
     src, gguf, _ = resolve_model(name_or_path, 'smollm2')
     if not gguf: return Path(src)
     f = Path(src)/gguf
-    from finetune_nb.masking import default_cache_dir
-    root = Path(cache_dir or default_cache_dir()/'models')
-    dest = root/f'{f.stem}-{f.stat().st_size}-{str(dtype).split(".")[-1]}'
-    if (dest/'config.json').is_file(): return dest
-    root.mkdir(parents=True, exist_ok=True)
-    model, tok = load_chat_model(str(f), dtype=torch.float32, device='cpu')
-    tmp = Path(tempfile.mkdtemp(prefix='.tmp-', dir=root))
-    try:
+    def write(tmp):
+        model, tok = load_chat_model(str(f), dtype=torch.float32, device='cpu')
         model.to(dtype).save_pretrained(tmp); tok.save_pretrained(tmp)
-        os.replace(tmp, dest)                       # another process may have won the race: then keep its copy
-    except OSError:
-        if not (dest/'config.json').is_file(): raise
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+    return write_folder_once(Path(cache_dir or default_cache_dir()/'models')/f'{f.stem}-{f.stat().st_size}-{str(dtype).split(".")[-1]}', write)
 
 def _prequantized(src, local):
     "The bitsandbytes 4-bit settings saved in a checkpoint's config (a pre-quantised model), or None; other quantisations are refused."
@@ -796,6 +787,10 @@ def generation_prompt(
     except ValueError: ids = tokenizer(text, add_special_tokens=False)['input_ids']
     return BatchEncoding({'input_ids': torch.tensor([ids]), 'attention_mask': torch.ones(1, len(ids), dtype=torch.long)})
 
+def stop_token_ids(tokenizer)->list:
+    "The token ids a reply ends at: EOS and the template's end-of-turn token (the same one when they coincide)."
+    return list(dict.fromkeys([tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(end_of_turn_token(tokenizer))]))
+
 def generate(
     model,
     tokenizer,
@@ -811,7 +806,7 @@ def generate(
     from finetune_nb.chat import template_variables
     opts = {k: kw.pop(k) for k in list(kw) if k in template_variables(tokenizer)}   # enable_thinking=False given as a keyword
     enc = generation_prompt(tokenizer, messages, {**opts, **(chat_template_kwargs or {})}).to(model.device)
-    stop = list({tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(end_of_turn_token(tokenizer))})
+    stop = stop_token_ids(tokenizer)
     streamer = TextStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True) if stream else None
     was_training = model.training; model.eval()
     with torch.no_grad():

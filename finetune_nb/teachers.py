@@ -95,7 +95,7 @@ def add_teacher_scores(
 
 # %% ../nbs/08a_teachers.ipynb #20142863
 def _layer_path(model):
-    "Where the transformer's layer list lives: BERT's `encoder.layer`, decoders' `layers` (also under a PEFT wrapper's `base_model`)."
+    "Where the transformer's layer list lives: BERT's `encoder.layer`, decoders' `layers`, DistilBERT's `transformer.layer`, GPT-2's `h` (a PEFT-wrapped model is not searched: merge it first)."
     for path in ('encoder.layer', 'layers', 'transformer.layer', 'h'):
         obj = model
         for a in path.split('.'): obj = getattr(obj, a, None)
@@ -121,7 +121,8 @@ def shallow_student(
     model = copy.deepcopy(embedder.model)
     parent = model
     for a in path.split('.')[:-1]: parent = getattr(parent, a)
-    setattr(parent, path.split('.')[-1], nn.ModuleList([copy.deepcopy(layer_list[i]) for i in keep]))
+    copied = _layer_path(model)[1]                  # the copy's own layers: keep some of them, no second copy
+    setattr(parent, path.split('.')[-1], nn.ModuleList([copied[i] for i in keep]))
     cfg = model.config
     cfg.num_hidden_layers = len(keep)
     if isinstance(getattr(cfg, 'layer_types', None), list): cfg.layer_types = [cfg.layer_types[i] for i in keep]
