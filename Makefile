@@ -27,7 +27,7 @@ demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/finetune_nb demo
 
 test: venv
-	OMP_NUM_THREADS=$(THREADS) HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --durations=0 tests
+	OMP_NUM_THREADS=$(THREADS) HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) --maxschedchunk 1 --durations=0 tests
 
 # Open the course in JupyterLab, offline, on the packaged models, with this environment as the kernel (JupyterLab is
 # installed on first use). LAB_ARGS="--no-browser --port 8899" on a remote machine.

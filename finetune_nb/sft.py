@@ -208,7 +208,7 @@ def sixteen_bit_copy(
     cache_dir=None,          # default: `models` in the course's cache folder (`masking.default_cache_dir`)
 )->Path:
     "A folder with a GGUF model's weights in 16 bit, written once (atomically) and reused: bitsandbytes quantises safetensors, not GGUF."
-    from finetune_nb.core import resolve_model, load_chat_model, write_folder_once
+    from finetune_nb.core import resolve_model, load_chat_model, write_folder_once, gguf_key
     from finetune_nb.masking import default_cache_dir
     src, gguf, _ = resolve_model(name_or_path, 'smollm2')
     if not gguf: return Path(src)
@@ -216,7 +216,7 @@ def sixteen_bit_copy(
     def write(tmp):
         model, tok = load_chat_model(str(f), dtype=torch.float32, device='cpu')
         model.to(dtype).save_pretrained(tmp); tok.save_pretrained(tmp)
-    return write_folder_once(Path(cache_dir or default_cache_dir()/'models')/f'{f.stem}-{f.stat().st_size}-{str(dtype).split(".")[-1]}', write)
+    return write_folder_once(Path(cache_dir or default_cache_dir()/'models')/f'{gguf_key(f)}-{str(dtype).split(".")[-1]}', write)
 
 def _prequantized(src, local):
     "The bitsandbytes 4-bit settings saved in a checkpoint's config (a pre-quantised model), or None; other quantisations are refused."
