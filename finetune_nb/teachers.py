@@ -95,20 +95,21 @@ def add_teacher_scores(
 
 # %% ../nbs/08a_teachers.ipynb #20142863
 def _layer_path(model):
-    "Where the transformer's layer list lives: BERT's `encoder.layer`, decoders' `layers`, DistilBERT's `transformer.layer`, GPT-2's `h` (a PEFT-wrapped model is not searched: merge it first)."
+    "`(module, attribute, layers)`: where the layer list lives (BERT's `encoder.layer`, decoders' `layers`, DistilBERT's `transformer.layer`, GPT-2's `h`), looking through a PEFT wrapper."
+    inner = model.get_base_model() if hasattr(model, 'get_base_model') else model
     for path in ('encoder.layer', 'layers', 'transformer.layer', 'h'):
-        obj = model
-        for a in path.split('.'): obj = getattr(obj, a, None)
-        if isinstance(obj, nn.ModuleList): return path, obj
-    raise ValueError(f'shallow_student: no layer list found in {type(model).__name__} (looked for encoder.layer, layers, transformer.layer, h)')
+        *up, name = path.split('.')
+        parent = inner
+        for a in up: parent = getattr(parent, a, None)
+        if isinstance(obj := getattr(parent, name, None), nn.ModuleList): return parent, name, obj
+    raise ValueError(f'shallow_student: no layer list found in {type(inner).__name__} (looked for encoder.layer, layers, transformer.layer, h)')
 
 def shallow_student(
     embedder,      # the `Embedder` to copy (left unchanged)
     layers=3,      # how many layers to keep (evenly spaced, the first and the last among them), or the indices to keep
 )->Embedder:
     "A copy of `embedder` with fewer transformer layers, each a copy of one of its layers: a faster student to distil into."
-    path, layer_list = _layer_path(embedder.model)
-    L = len(layer_list)
+    L = len(_layer_path(embedder.model)[2])
     if isinstance(layers, bool) or not isinstance(layers, (int, list, tuple)):
         raise TypeError(f'shallow_student: layers must be a count or a list of layer indices, got {layers!r}')
     if isinstance(layers, int):
@@ -119,14 +120,12 @@ def shallow_student(
         if not keep or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < L for i in keep) or keep != sorted(set(keep)) or len(keep) == L:
             raise ValueError(f'shallow_student: layers must be distinct increasing indices in 0..{L - 1}, fewer than {L}; got {layers!r}')
     model = copy.deepcopy(embedder.model)
-    parent = model
-    for a in path.split('.')[:-1]: parent = getattr(parent, a)
-    copied = _layer_path(model)[1]                  # the copy's own layers: keep some of them, no second copy
-    setattr(parent, path.split('.')[-1], nn.ModuleList([copied[i] for i in keep]))
-    cfg = model.config
+    parent, name, copied = _layer_path(model)      # the copy's own layers: keep some of them, no second copy
+    setattr(parent, name, nn.ModuleList([copied[i] for i in keep]))
+    cfg = (model.get_base_model() if hasattr(model, 'get_base_model') else model).config
     cfg.num_hidden_layers = len(keep)
     if isinstance(getattr(cfg, 'layer_types', None), list): cfg.layer_types = [cfg.layer_types[i] for i in keep]
-    for j, layer in enumerate(getattr(parent, path.split('.')[-1])):      # decoders index their KV cache by layer
+    for j, layer in enumerate(getattr(parent, name)):      # decoders index their KV cache by layer
         for m in layer.modules():
             if hasattr(m, 'layer_idx'): m.layer_idx = j
     return Embedder(model, embedder.tokenizer, embedder.contract)
