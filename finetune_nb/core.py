@@ -7,7 +7,8 @@ __all__ = ['logger', 'DataError', 'read_jsonl', 'show_error', 'PlainHandler', 'a
            'check_text', 'seed_everything', 'pick_device', 'default_dtype', 'cpu_bf16', 'bf16_pays', 'cli_field',
            'whole_number', 'finite_number', 'MemorySnapshot', 'settle_memory', 'memory_snapshot', 'MemoryReport',
            'memory_report', 'packaged_model', 'resolve_model', 'load_pretrained', 'load_chat_model',
-           'write_folder_once', 'gguf_folder', 'gguf_folder_if_written', 'gguf_key', 'load_embedding_model']
+           'write_folder_once', 'gguf_folder', 'gguf_folder_if_written', 'gguf_cache_folder', 'peft_base',
+           'load_embedding_model']
 
 # %% ../nbs/00_core.ipynb #8492d5fa
 import copy, functools, hashlib, logging, math, os, re, json, random, shutil, sys, tempfile, importlib.util, time, platform
@@ -386,7 +387,6 @@ def gguf_folder(
     cache_dir=None,  # default: `models` in the course's cache folder (`$FINETUNE_NB_CACHE`, else ~/.cache/finetune_nb)
 )->Path:
     "A folder with a GGUF model's de-quantised weights (float32 safetensors) and its tokenizer, written once and reused."
-    # named by the file's path, size and modification time: two exports of one architecture have the same size
     from transformers import AutoModelForCausalLM, AutoTokenizer
     f = Path(gguf_file)
     if not f.is_file(): raise FileNotFoundError(f'{f}: no such GGUF file')
@@ -394,23 +394,29 @@ def gguf_folder(
         tok = load_pretrained(AutoTokenizer, f.parent, True, gguf_file=f.name)
         model = _forget_gguf(load_pretrained(AutoModelForCausalLM, f.parent, True, gguf_file=f.name, dtype=torch.float32))
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
-    return write_folder_once(_gguf_dest(f, cache_dir), write)
-
-def _gguf_dest(f, cache_dir=None):
-    from finetune_nb.masking import default_cache_dir
-    return Path(cache_dir or default_cache_dir()/'models')/f'{gguf_key(f)}-float32'
+    return write_folder_once(gguf_cache_folder(f, 'float32', cache_dir), write)
 
 def gguf_folder_if_written(gguf_file, cache_dir=None):
     "`gguf_folder(gguf_file)` if an earlier load has written it, else None (nothing is read or written)."
-    d = _gguf_dest(Path(gguf_file), cache_dir)
+    d = gguf_cache_folder(gguf_file, 'float32', cache_dir)
     return d if d.is_dir() else None
 
-def gguf_key(f)->str:
-    "A cache name for GGUF file `f`: its stem, size, and a hash of its resolved path and modification time."
-    f = Path(f); st = f.stat()
-    return f'{f.stem}-{st.st_size}-' + hashlib.sha1(f'{f.resolve()}|{st.st_mtime_ns}'.encode()).hexdigest()[:8]
+def gguf_cache_folder(
+    gguf_file,       # the .gguf file a folder is made from
+    tag,             # what the folder holds, e.g. 'float32' (`gguf_folder`) or 'bfloat16' (`sixteen_bit_copy`)
+    cache_dir=None,  # default: `models` in the course's cache folder
+)->Path:
+    "Where a folder made from `gguf_file` is kept: named by its stem, size, and a hash of its resolved path and modification time."
+    from finetune_nb.masking import default_cache_dir
+    f = Path(gguf_file); st = f.stat()                 # the size alone is not enough: two exports of one architecture have one size
+    key = hashlib.sha1(f'{f.resolve()}|{st.st_mtime_ns}'.encode()).hexdigest()[:8]
+    return Path(cache_dir or default_cache_dir()/'models')/f'{f.stem}-{st.st_size}-{key}-{tag}'
 
 # %% ../nbs/00_core.ipynb #31f48938
+def peft_base(model):
+    "The model under a PEFT wrapper (`PeftModel.get_base_model()`), or `model` itself."
+    return model.get_base_model() if hasattr(model, 'get_base_model') else model
+
 def _forget_gguf(model):
     "Drop the GGUF quantization record of a model whose weights transformers has already de-quantised to floats."
     assert all(p.dtype.is_floating_point for p in model.parameters()), 'GGUF weights are not de-quantised'

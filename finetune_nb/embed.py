@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from .core import DataError, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays, cli_field
+from .core import DataError, peft_base, seed_everything, pick_device, atomic_open, is_blank, cpu_bf16, bf16_pays, cli_field
 from .runs import NonFiniteError, check_finite, Watch, start_run, lock_run, fingerprint, checkpoints, FiniteGuard, LossLog
 from .data import course_files, shell_commands   # moved to data; kept importable here
 _log = logging.getLogger('finetune_nb.embed')   # silenced with logging.getLogger('finetune_nb').setLevel(logging.WARNING)
@@ -106,7 +106,7 @@ def _appends_eos(tokenizer):
 
 def _check_encoder(model):
     "Refuse a model with a head (`...ForCausalLM`, `...ForMaskedLM`): its output has no `last_hidden_state`."
-    m = model.get_base_model() if hasattr(model, 'get_base_model') else model     # a PEFT model: the one under the adapter
+    m = peft_base(model)                  # a PEFT model: the one under the adapter
     base = getattr(m, 'base_model', m)
     if isinstance(base, nn.Module) and base is not m:
         raise TypeError(f'Embedder needs a base encoder (AutoModel); got {type(m).__name__} — load it with load_embedder (or pass its .base_model)')

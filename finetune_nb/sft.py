@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
 import numpy as np, torch
 from trl import SFTConfig
-from .core import bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, settle_memory, load_chat_model
+from .core import peft_base, bf16_pays, cli_field, whole_number, finite_number, DataError, atomic_open, read_jsonl, memory_snapshot, memory_report, seed_everything, pick_device, settle_memory, load_chat_model
 from .lora import ALL_LINEAR, token_rows, language_model_targets
 from .chat import standardize_chats, end_of_turn_token, as_chat_rows
 from .masking import mask_dataset, mask_assistant_turns, MaskCollator, IGNORE_INDEX
@@ -208,15 +208,14 @@ def sixteen_bit_copy(
     cache_dir=None,          # default: `models` in the course's cache folder (`masking.default_cache_dir`)
 )->Path:
     "A folder with a GGUF model's weights in 16 bit, written once (atomically) and reused: bitsandbytes quantises safetensors, not GGUF."
-    from finetune_nb.core import resolve_model, load_chat_model, write_folder_once, gguf_key
-    from finetune_nb.masking import default_cache_dir
+    from finetune_nb.core import resolve_model, load_chat_model, write_folder_once, gguf_cache_folder
     src, gguf, _ = resolve_model(name_or_path, 'smollm2')
     if not gguf: return Path(src)
     f = Path(src)/gguf
     def write(tmp):
         model, tok = load_chat_model(str(f), dtype=torch.float32, device='cpu')
         model.to(dtype).save_pretrained(tmp); tok.save_pretrained(tmp)
-    return write_folder_once(Path(cache_dir or default_cache_dir()/'models')/f'{gguf_key(f)}-{str(dtype).split(".")[-1]}', write)
+    return write_folder_once(gguf_cache_folder(f, str(dtype).split('.')[-1], cache_dir), write)
 
 def _prequantized(src, local):
     "The bitsandbytes 4-bit settings saved in a checkpoint's config (a pre-quantised model), or None; other quantisations are refused."
@@ -578,7 +577,7 @@ def _unwrap(m):
 def _dequantized_base(model, dtype):
     "A plain model in `dtype` holding the weights the 4-bit base of `model` computes with."
     from transformers import AutoModelForCausalLM
-    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    base = peft_base(model)
     cfg = copy.deepcopy(base.config)
     if hasattr(cfg, 'quantization_config'): del cfg.quantization_config
     from transformers.initialization import no_init_weights

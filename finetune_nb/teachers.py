@@ -10,7 +10,7 @@ import copy
 import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
-from .core import DataError, write_jsonl
+from .core import DataError, write_jsonl, peft_base
 from .formats import corpus_data, norm_text
 from .search import corpus_vectors
 from .embed import Embedder
@@ -96,7 +96,7 @@ def add_teacher_scores(
 # %% ../nbs/08a_teachers.ipynb #20142863
 def _layer_path(model):
     "`(module, attribute, layers)`: where the layer list lives (BERT's `encoder.layer`, decoders' `layers`, DistilBERT's `transformer.layer`, GPT-2's `h`), looking through a PEFT wrapper."
-    inner = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    inner = peft_base(model)
     for path in ('encoder.layer', 'layers', 'transformer.layer', 'h'):
         *up, name = path.split('.')
         parent = inner
@@ -122,7 +122,7 @@ def shallow_student(
     model = copy.deepcopy(embedder.model)
     parent, name, copied = _layer_path(model)      # the copy's own layers: keep some of them, no second copy
     setattr(parent, name, nn.ModuleList([copied[i] for i in keep]))
-    cfg = (model.get_base_model() if hasattr(model, 'get_base_model') else model).config
+    cfg = peft_base(model).config
     cfg.num_hidden_layers = len(keep)
     if isinstance(getattr(cfg, 'layer_types', None), list): cfg.layer_types = [cfg.layer_types[i] for i in keep]
     for j, layer in enumerate(getattr(parent, name)):      # decoders index their KV cache by layer
