@@ -655,4 +655,5 @@ d = { 'settings': { 'branch': 'main',
                                       'finetune_nb.teachers.dense_scorer': ('teachers.html#dense_scorer', 'finetune_nb/teachers.py'),
                                       'finetune_nb.teachers.fused_scorer': ('teachers.html#fused_scorer', 'finetune_nb/teachers.py'),
                                       'finetune_nb.teachers.shallow_student': ('teachers.html#shallow_student', 'finetune_nb/teachers.py'),
+                                      'finetune_nb.teachers.sure_scores': ('teachers.html#sure_scores', 'finetune_nb/teachers.py'),
                                       'finetune_nb.teachers.teacher_rows': ('teachers.html#teacher_rows', 'finetune_nb/teachers.py')}}}
