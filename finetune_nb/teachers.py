@@ -10,7 +10,7 @@ import copy, random
 import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
-from .core import DataError, write_jsonl, peft_base
+from .core import DataError, write_jsonl, peft_base, is_blank, whole_number, finite_number
 from .formats import corpus_data, norm_text
 from .search import corpus_vectors
 from .embed import Embedder
@@ -118,11 +118,11 @@ def teacher_rows(
     queries, candidates = list(queries), [list(c) for c in candidates]
     lo, hi = range_for_sampling
     if not 0 < lo < hi: raise ValueError(f'range_for_sampling must be (lo, hi) with 0 < lo < hi (rank 0 is the positive), got {range_for_sampling}')
-    if negative_number < 1: raise ValueError(f'negative_number must be at least 1, got {negative_number}')
+    if not whole_number(negative_number): raise ValueError(f'negative_number must be a whole number, at least 1, got {negative_number!r}')
     if len(queries) != len(candidates): raise DataError(f'{len(queries)} queries but {len(candidates)} candidate lists: one list per query')
     for i, (q, c) in enumerate(zip(queries, candidates)):
-        if not isinstance(q, str) or not q.strip(): raise DataError(f'query {i}: expected a non-empty string, got {q!r:.60}')
-        bad = [j for j, t in enumerate(c) if not isinstance(t, str) or not t.strip()]
+        if not isinstance(q, str) or is_blank(q): raise DataError(f'query {i}: expected a non-empty string, got {q!r:.60}')
+        bad = [j for j, t in enumerate(c) if not isinstance(t, str) or is_blank(t)]
         if bad: raise DataError(f'query {i}, candidate {bad[0]}: expected a non-empty passage, got {c[bad[0]]!r:.60}')
         if len(set(c)) < len(c): raise DataError(f'query {i}: {len(c) - len(set(c))} candidate(s) repeat a passage listed earlier')
         if len(c) <= lo: raise DataError(f'query {i}: {len(c)} candidates, so none at the ranks {lo} to {hi - 1} that the negatives are sampled from')
@@ -130,8 +130,8 @@ def teacher_rows(
     rng, rows = random.Random(seed), []
     for q, c, s in zip(queries, candidates, got):
         order = sorted(range(len(c)), key=lambda j: -s[j])          # the teacher's ranking (stable: ties keep the candidates' order)
-        window = order[lo:hi]
-        neg = sorted(rng.sample(window, min(negative_number, len(window))), key=order.index)
+        ranks = range(lo, min(hi, len(c)))
+        neg = [order[k] for k in sorted(rng.sample(ranks, min(negative_number, len(ranks))))]
         rows.append({'query': q, 'pos': [c[order[0]]], 'neg': [c[j] for j in neg], 'pos_scores': [s[order[0]]], 'neg_scores': [s[j] for j in neg]})
     if out: write_jsonl(out, rows)
     return rows
@@ -142,7 +142,7 @@ def sure_scores(
     margin=50.0,   # each positive's score (negatives get 0): at T = 1 a group's target is one-hot to within (G - 1)·e^-margin
 )->list:
     "Copies of labelled rows with the scores of a teacher that is sure of their labels, to train them beside teacher-scored rows."
-    if not margin > 0: raise ValueError(f'margin must be > 0, got {margin!r}')
+    if not finite_number(margin) or margin <= 0: raise ValueError(f'margin must be > 0 and finite, got {margin!r}')
     return [{**r, 'pos_scores': [float(margin)] * len(r['pos']), 'neg_scores': [0.0] * len(r.get('neg', []))} for r in rows]
 
 # %% ../nbs/08a_teachers.ipynb #20142863
